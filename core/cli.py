@@ -1,0 +1,396 @@
+"""The ``integrator`` command: thin click commands that parse, call and print."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from core import store
+from core.config import config_path, load_config
+from core.db import open_database
+from core.errors import IntegratorError
+from core.output import table
+from core.plugins import VendorFacade, describe_plugins, get_plugin_manager
+from core.sync import App, RunReport, generate_mappings, import_customers, import_subscriptions
+
+log = logging.getLogger("integrator")
+
+
+class Context:
+    """Builds the plugin manager, config and database on first use, so that each command pays only for
+    what it needs."""
+
+    def __init__(self, config: str | None) -> None:
+        self.config_option = config
+        self._pm: Any = None
+        self._app: App | None = None
+
+    @property
+    def pm(self) -> Any:
+        if self._pm is None:
+            self._pm = get_plugin_manager()
+        return self._pm
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            config = load_config(config_path(self.config_option), self.pm)
+            self._app = App(config=config, pm=self.pm, sessions=open_database(config.database_url))
+        return self._app
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def echo_json(value: Any) -> None:
+    click.echo(store.dump(value))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", metavar="PATH",
+              help="Configuration file [default: $INTEGRATOR_CONFIG, else config/integrator.yaml].")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
+@click.version_option(package_name="psa-integrator")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
+    """Imports customers and cloud subscriptions from distributor marketplaces into the PSA database."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="integrator: %(levelname)s: %(message)s")
+    for noisy in ("urllib3", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    ctx.obj = Context(config)
+
+
+# -- plugins, sandbox, connection ----------------------------------------------------------------
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def plugins_cmd(ctx: Context, as_json: bool) -> None:
+    """The loaded plugins, their versions and hooks."""
+    infos = describe_plugins(ctx.pm)
+    if as_json:
+        echo_json([{"name": i.name, "version": i.version, "module": i.module, "hooks": list(i.hooks)}
+                   for i in infos])
+        return
+    click.echo(table(["plugin", "version", "module", "hooks"],
+                     [[i.name, i.version, i.module, ", ".join(i.hooks)] for i in infos]))
+
+
+@cli.command("sandbox")
+@click.option("--port", type=int, default=8765, show_default=True, help="Loopback port (0: any free one).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
+@click.option("--username", default=None, help="Username it accepts [default: api-user@acme-msp.example].")
+@click.option("--password", default=None, help="Password it accepts [default: sandbox-password].")
+@click.option("--latency-ms", type=float, default=0.0, help="Delay before every answer.")
+@click.option("--companies", type=int, default=None, help="Serve a generated dataset of this many companies.")
+@click.option("--subscriptions-per-company", type=int, default=10, show_default=True)
+def sandbox_cmd(port: int, host: str, username: str | None, password: str | None, latency_ms: float,
+                companies: int | None, subscriptions_per_company: int) -> None:
+    """Serve the built-in ALSO sandbox (the Simple API on loopback, demo data) in the foreground."""
+    from plugins.also import sandbox
+
+    data = sandbox.generated_data(companies, subscriptions_per_company) if companies else sandbox.demo_data()
+    state = sandbox.make_state(data, username or sandbox.DEFAULT_USERNAME, password or sandbox.DEFAULT_PASSWORD)
+    state.latency = latency_ms / 1000
+    try:
+        server = sandbox.SandboxServer(state, host, port)
+    except (OSError, ValueError) as exc:
+        raise IntegratorError(f"cannot serve the sandbox on {host}:{port}: {exc}") from None
+    click.echo(f"ALSO sandbox serving {server.url} (user {username or sandbox.DEFAULT_USERNAME}); Ctrl-C stops it",
+               err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@cli.command("test-connection")
+@click.argument("vendor")
+@pass_ctx
+def test_connection(ctx: Context, vendor: str) -> None:
+    """Log in and read the account's own company and its customers."""
+    app = ctx.app
+    settings = app.config.integration(vendor)
+    facade = VendorFacade(app.pm, vendor)
+    connection = facade.connect(settings)
+    try:
+        listing = facade.list_customers(connection)
+    finally:
+        connection.close()
+    account = connection.account
+    extra = f" ({len(listing.problems)} unreadable)" if listing.problems else ""
+    click.echo(f"Connected to {connection.title} as {account.name} (account {account.external_id}): "
+               f"{len(listing.items)} customers{extra}")
+
+
+# -- customers -----------------------------------------------------------------------------------
+
+@cli.group("customers")
+def customers_group() -> None:
+    """Customers in the PSA database."""
+
+
+@customers_group.command("add")
+@click.argument("name")
+@click.option("--top-level", default=None, help="The top level the customer belongs to.")
+@pass_ctx
+def customers_add(ctx: Context, name: str, top_level: str | None) -> None:
+    """Create a customer."""
+    with ctx.app.sessions.begin() as session:
+        customer = store.add_customer(session, name, top_level)
+        click.echo(f"Added customer {customer.name!r} (id {customer.id})")
+
+
+@customers_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def customers_list(ctx: Context, as_json: bool) -> None:
+    """The customers."""
+    with ctx.app.sessions() as session:
+        rows = [store.customer_json(c) for c in store.list_customers(session)]
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(table(["id", "name", "top level", "active", "main site"], [
+        [r["id"], r["name"], r["top_level"], r["active"],
+         ", ".join(v for v in (r["main_site"] or {}).values() if v) or None] for r in rows]))
+
+
+# -- mappings ------------------------------------------------------------------------------------
+
+@cli.group("mappings")
+def mappings_group() -> None:
+    """Which vendor company is which customer."""
+
+
+@mappings_group.command("generate")
+@click.argument("vendor")
+@pass_ctx
+def mappings_generate(ctx: Context, vendor: str) -> None:
+    """Map every unmapped vendor company to the customer with exactly the same name."""
+    plan, problems = generate_mappings(ctx.app, vendor)
+    mapped = [a for a in plan.actions if a.kind == "map"]
+    for action in mapped:
+        click.echo(f"mapped    {action.label()} -> {action.customer_name!r}")
+    for action in plan.actions:
+        if action.kind == "skip":
+            click.echo(f"unmapped  {action.label()}: {action.reason}")
+    for problem in problems:
+        click.echo(f"error     {problem}", err=True)
+    click.echo(f"{len(mapped)} mapped, {len(plan.actions) - len(mapped)} left unmapped")
+
+
+@mappings_group.command("add")
+@click.argument("vendor")
+@click.option("--external-id", required=True, help="The vendor's id of the company (ALSO: AccountId).")
+@click.option("--customer", required=True, help="The customer's exact name.")
+@pass_ctx
+def mappings_add(ctx: Context, vendor: str, external_id: str, customer: str) -> None:
+    """Map a vendor company to a customer by hand."""
+    VendorFacade(ctx.pm, vendor)
+    with ctx.app.sessions.begin() as session:
+        mapping = store.add_mapping(session, vendor, external_id, customer)
+        click.echo(f"Mapped {vendor} company {mapping.external_id} to {mapping.customer.name!r}")
+
+
+@mappings_group.command("remove")
+@click.argument("vendor")
+@click.option("--external-id", required=True)
+@pass_ctx
+def mappings_remove(ctx: Context, vendor: str, external_id: str) -> None:
+    """Remove one mapping (the customer and its licences stay)."""
+    with ctx.app.sessions.begin() as session:
+        mapping = store.remove_mapping(session, vendor, external_id)
+        click.echo(f"Removed the mapping of {vendor} company {mapping.external_id} to {mapping.customer.name!r}")
+
+
+@mappings_group.command("list")
+@click.argument("vendor")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def mappings_list(ctx: Context, vendor: str, as_json: bool) -> None:
+    """The mappings table."""
+    with ctx.app.sessions() as session:
+        rows = [store.mapping_json(m) for m in store.list_mappings(session, vendor)]
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(table(["external id", "vendor company", "customer", "source"],
+                     [[r["external_id"], r["external_name"], r["customer"], r["source"]] for r in rows]))
+
+
+@mappings_group.command("suggest")
+@click.argument("vendor")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def mappings_suggest(ctx: Context, vendor: str, as_json: bool) -> None:
+    """Likely customers for unmapped companies, for a person to confirm with 'mappings add'."""
+    from core.suggest import suggest_mappings
+
+    suggestions = suggest_mappings(ctx.app, vendor)
+    if as_json:
+        echo_json(suggestions)
+        return
+    if not suggestions:
+        click.echo("No suggestions: every company is mapped or nothing resembles it.")
+        return
+    for s in suggestions:
+        click.echo(f"{s['external_name']} ({s['external_id']}):")
+        for c in s["candidates"]:
+            click.echo(f"  {c['score']:>3}  {c['customer']!r}  ({c['why']})")
+            click.echo(f"       integrator mappings add {vendor} --external-id {s['external_id']} "
+                       f"--customer {_quote(c['customer'])}")
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+# -- imports -------------------------------------------------------------------------------------
+
+@cli.group("import")
+def import_group() -> None:
+    """Import customers or subscriptions from a vendor now."""
+
+
+def _finish_report(report: RunReport, show_plan: bool) -> None:
+    if show_plan:
+        for line in report.lines:
+            click.echo(line)
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(report.summary())
+    if report.status != "ok":
+        sys.exit(1)
+
+
+@import_group.command("customers")
+@click.argument("vendor")
+@click.option("--dry-run", is_flag=True, help="Print the plan record by record and write nothing.")
+@pass_ctx
+def import_customers_cmd(ctx: Context, vendor: str, dry_run: bool) -> None:
+    """Import customers: update mapped ones, map exact names, create the rest."""
+    report = import_customers(ctx.app, vendor, dry_run=dry_run)
+    _finish_report(report, show_plan=True)
+
+
+@import_group.command("subscriptions")
+@click.argument("vendor")
+@click.option("--dry-run", is_flag=True, help="Print the plan record by record and write nothing.")
+@click.option("--allow-mass-deactivation", is_flag=True,
+              help="Apply deactivations the mass-deactivation guard would hold back.")
+@pass_ctx
+def import_subscriptions_cmd(ctx: Context, vendor: str, dry_run: bool, allow_mass_deactivation: bool) -> None:
+    """Import the subscriptions of mapped customers as licences."""
+    from core.progress import progress_bar
+
+    with progress_bar("Listing subscriptions") as progress:
+        report = import_subscriptions(ctx.app, vendor, dry_run=dry_run,
+                                      allow_mass_deactivation=allow_mass_deactivation, progress=progress)
+    _finish_report(report, show_plan=True)
+
+
+# -- licences and history ------------------------------------------------------------------------
+
+@cli.group("licences")
+def licences_group() -> None:
+    """Licences (imported subscriptions)."""
+
+
+@licences_group.command("list")
+@click.option("--customer", default=None, help="Only this customer's licences.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
+    """The licences."""
+    with ctx.app.sessions() as session:
+        if customer is not None:
+            store.find_customer(session, customer)
+        rows = [store.licence_json(lic) for lic in session.scalars(store.licence_query(customer))]
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(table(
+        ["customer", "vendor", "id", "licence", "status", "active", "qty", "price", "cost", "cur", "end date"],
+        [[r["customer"], r["vendor"], r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
+          r["price"], r["cost"], r["currency"], r["end_date"]] for r in rows]))
+
+
+@licences_group.command("history")
+@click.option("--customer", default=None, help="Only this customer's licences.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def licences_history(ctx: Context, customer: str | None, as_json: bool) -> None:
+    """Every change made to a licence, newest first."""
+    with ctx.app.sessions() as session:
+        if customer is not None:
+            store.find_customer(session, customer)
+        rows = [store.change_json(c) for c in session.scalars(store.history_query(customer))]
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(table(["when (UTC)", "customer", "licence", "field", "old", "new"],
+                     [[r["changed_at"][:19], r["customer"], f"{r['licence']} ({r['external_id']})", r["field"],
+                       r["old"], r["new"]] for r in rows]))
+
+
+@cli.command("history")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", type=int, default=50, show_default=True, help="How many runs to show (0: all).")
+@pass_ctx
+def history_cmd(ctx: Context, as_json: bool, limit: int) -> None:
+    """The sync runs, newest first, with each integration's last sync and last error."""
+    from core.status import integration_status, recent_runs
+
+    app = ctx.app
+    runs = recent_runs(app, limit)
+    if as_json:
+        echo_json(runs)
+        return
+    for vendor, info in integration_status(app).items():
+        click.echo(f"{vendor}: last sync {info['last_success'] or 'never'}; "
+                   f"last error {info['last_error'] or 'none'}")
+    click.echo(table(["id", "vendor", "entity", "started (UTC)", "status", "created", "updated", "deactivated",
+                      "errors"],
+                     [[r["id"], r["vendor"], r["entity"], r["started_at"][:19], r["status"], r["created"],
+                       r["updated"], r["deactivated"], len(r["errors"])] for r in runs]))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: an expected failure is one line on stderr and exit 1, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="integrator", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("integrator: aborted", err=True)
+        sys.exit(1)
+    except IntegratorError as exc:
+        click.echo(f"integrator: error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("integrator: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("INTEGRATOR_DEBUG"):
+            raise
+        click.echo(f"integrator: internal error: {type(exc).__name__}: {exc} "
+                   "(set INTEGRATOR_DEBUG=1 to see where)", err=True)
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()
+

@@ -1,0 +1,85 @@
+"""Opening the database and keeping its schema up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import DatabaseError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _safe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_database(url: str, upgrade: bool = True) -> sessionmaker[Session]:
+    """Connect, bring the schema to the newest version, and return a session factory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():
+            raise DatabaseError(f"database folder {folder} does not exist (database: {_safe(url)})")
+    try:
+        engine = _make_engine(url)
+        if upgrade:
+            upgrade_schema(engine)
+        else:
+            with engine.connect():
+                pass
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise DatabaseError(f"cannot open database {_safe(url)}: {reason}") from None
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+def _alembic_config(connection):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Apply every migration the database lacks; a no-op (no write) when it is current."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as connection:
+        cfg = _alembic_config(connection)
+        script = ScriptDirectory.from_config(cfg)
+        current = MigrationContext.configure(connection).get_current_revision()
+        target = script.get_current_head() if revision == "head" else revision
+        if current == target:
+            return
+        known = {rev.revision for rev in script.walk_revisions()}
+        if current is not None and current not in known:
+            raise DatabaseError(
+                f"the database schema ({current}) is newer than this release knows: upgrade psa-integrator"
+            )
+        command.upgrade(cfg, revision)
+        connection.commit()

@@ -1,0 +1,94 @@
+"""The vendor contract: every hook a vendor plugin implements.
+
+How a call reaches only the configured vendor: each plugin is registered under its entry-point
+name (the key under ``integrations:`` in the YAML). The core never broadcasts a vendor hook; it
+calls it through ``pm.subset_hook_caller`` with every other plugin removed (see
+``core.plugins.VendorFacade``), and every spec is ``firstresult``. A plugin therefore never needs
+to check which vendor is meant, and two plugins never answer the same call.
+
+Hooks are always called with keyword arguments. Specs grow by new parameters, never by renames.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from core.settings import VendorSettings
+    from core.types import (
+        Connection,
+        Deactivation,
+        LicenceGone,
+        Listing,
+        VendorCustomer,
+        VendorSubscription,
+    )
+
+hookspec = pluggy.HookspecMarker("integrator")
+
+#: The version of this contract. Bumped on any change a plugin must know of.
+HOOK_CONTRACT_VERSION = 1
+
+
+@hookspec(firstresult=True)
+def integrator_settings_model() -> type[VendorSettings]:
+    """Return the pydantic settings class for this vendor's ``integrations.<name>`` block.
+
+    It must subclass :class:`core.settings.VendorSettings` and add only the vendor's own keys
+    (URL, credentials, file...). Unknown keys are refused by the core. Optional: a plugin that
+    does not implement it gets ``VendorSettings`` unchanged.
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def integrator_connect(settings: VendorSettings) -> Connection:
+    """Authenticate with the vendor using ``settings`` and return a live :class:`Connection`.
+
+    ``Connection.account`` names the account logged in as. Raise a subclass of
+    :class:`core.errors.VendorError` (``AuthenticationError``, ``MfaNotSupportedError``,
+    ``VendorUnreachableError``...) whose message tells a person what to do. Never put a password
+    or token in a message.
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def integrator_list_customers(connection: Connection) -> Listing[VendorCustomer]:
+    """Return every customer company below the connected account.
+
+    Records that cannot be read go to ``Listing.problems`` and are skipped; raise a
+    ``VendorError`` only when the listing as a whole failed (then nothing is changed).
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def integrator_list_subscriptions(
+    connection: Connection, customer: VendorCustomer
+) -> Listing[VendorSubscription]:
+    """Return every subscription of one customer company, terminated ones included.
+
+    A listing is complete or it raises: a licence absent from a returned listing is treated as
+    deleted upstream, so never return a partial list. Unreadable records go to ``problems``
+    (their licences are then left untouched).
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def integrator_deactivate(licences: list[LicenceGone], settings: VendorSettings) -> list[Deactivation]:
+    """Decide how each licence that was terminated or deleted upstream is deactivated.
+
+    Return one :class:`Deactivation` per entry of ``licences``; the core applies them (and may
+    hold back a mass deactivation). ``core.lifecycle.default_deactivations`` implements the
+    usual rule and is what the built-in plugins delegate to.
+
+    .. versionadded:: 1
+    """

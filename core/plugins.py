@@ -1,0 +1,145 @@
+"""Building the plugin manager, and the typed facade through which the core calls one vendor."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from core import hookspecs
+from core.errors import PluginError
+from core.settings import VendorSettings
+from core.types import (
+    Connection,
+    Deactivation,
+    LicenceGone,
+    Listing,
+    VendorCustomer,
+    VendorSubscription,
+)
+
+PROJECT = "integrator"
+#: Comma-separated plugin names that are not loaded, e.g. ``INTEGRATOR_DISABLE_PLUGINS=westcoast_stub``.
+DISABLE_ENV = "INTEGRATOR_DISABLE_PLUGINS"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    version: str | None
+    module: str
+    hooks: tuple[str, ...]
+
+
+def get_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
+    """A fresh manager: specs, disabled names, then every plugin of the ``integrator`` group."""
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for name in os.environ.get(DISABLE_ENV, "").split(","):
+        if name.strip():
+            pm.set_blocked(name.strip())
+    if load_entry_points:
+        _load_entry_points(pm)
+    pm.check_pending()
+    return pm
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    versions: dict[str, str | None] = {}
+    for ep in entry_points(group=PROJECT):
+        if pm.is_blocked(ep.name) or pm.get_plugin(ep.name) is not None:
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken third-party plugin must not look like a core crash
+            raise PluginError(
+                f"plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
+            ) from exc
+        _check_contract(ep.name, plugin)
+        pm.register(plugin, name=ep.name)
+        versions[ep.name] = ep.dist.version if ep.dist is not None else None
+    pm.integrator_versions = versions  # type: ignore[attr-defined]
+
+
+def _check_contract(name: str, plugin: Any) -> None:
+    """A plugin may declare ``HOOK_CONTRACT = (min, max)``; refuse it when ours is outside."""
+    supported = getattr(plugin, "HOOK_CONTRACT", None)
+    if supported is None:
+        return
+    low, high = supported
+    if not low <= hookspecs.HOOK_CONTRACT_VERSION <= high:
+        raise PluginError(
+            f"plugin {name!r} supports hook contract versions {low} to {high}, "
+            f"but this integrator has version {hookspecs.HOOK_CONTRACT_VERSION}: upgrade one of them"
+        )
+
+
+def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
+    versions: dict[str, str | None] = getattr(pm, "integrator_versions", {})
+    infos = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
+        if plugin is None:
+            continue
+        hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
+        module = getattr(plugin, "__name__", type(plugin).__name__)
+        infos.append(PluginInfo(name=name, version=versions.get(name), module=module, hooks=hooks))
+    return infos
+
+
+def vendor_names(pm: pluggy.PluginManager) -> list[str]:
+    return sorted(
+        name
+        for name, plugin in pm.list_name_plugin()
+        if plugin is not None and pm.get_hookcallers(plugin)
+        and any(c.name == "integrator_connect" for c in pm.get_hookcallers(plugin) or ())
+    )
+
+
+class VendorFacade:
+    """Typed forwarding to exactly one vendor plugin's hooks."""
+
+    def __init__(self, pm: pluggy.PluginManager, vendor: str) -> None:
+        if pm.get_plugin(vendor) is None:
+            loaded = ", ".join(vendor_names(pm)) or "none"
+            raise PluginError(f"no vendor plugin named {vendor!r} is loaded (loaded: {loaded})")
+        self.vendor = vendor
+        self._pm = pm
+        self._others = [p for name, p in pm.list_name_plugin() if name != vendor and p is not None]
+
+    def _call(self, hook: str, **kwargs: Any) -> Any:
+        caller = self._pm.subset_hook_caller(hook, remove_plugins=self._others)
+        result = caller(**kwargs)
+        if result is None:
+            raise PluginError(f"plugin {self.vendor!r} does not implement {hook}")
+        return result
+
+    def settings_model(self) -> type[VendorSettings]:
+        caller = self._pm.subset_hook_caller("integrator_settings_model", remove_plugins=self._others)
+        model = caller()
+        if model is None:
+            return VendorSettings
+        if not (isinstance(model, type) and issubclass(model, VendorSettings)):
+            raise PluginError(f"plugin {self.vendor!r}: integrator_settings_model must return a VendorSettings subclass")
+        return model
+
+    def connect(self, settings: VendorSettings) -> Connection:
+        return self._call("integrator_connect", settings=settings)
+
+    def list_customers(self, connection: Connection) -> Listing[VendorCustomer]:
+        return self._call("integrator_list_customers", connection=connection)
+
+    def list_subscriptions(self, connection: Connection, customer: VendorCustomer) -> Listing[VendorSubscription]:
+        return self._call("integrator_list_subscriptions", connection=connection, customer=customer)
+
+    def deactivate(self, licences: list[LicenceGone], settings: VendorSettings) -> list[Deactivation]:
+        if not licences:
+            return []
+        decisions = self._call("integrator_deactivate", licences=licences, settings=settings)
+        by_id = {d.external_id for d in decisions}
+        missing = [lic.external_id for lic in licences if lic.external_id not in by_id]
+        if missing:
+            raise PluginError(f"plugin {self.vendor!r}: integrator_deactivate gave no decision for {', '.join(missing)}")
+        return decisions

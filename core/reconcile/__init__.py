@@ -1,0 +1,1 @@
+"""Pure planners: upstream records + current rows + settings -> a plan. No HTTP, no database."""

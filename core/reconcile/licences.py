@@ -1,0 +1,196 @@
+"""Planning the licences of one vendor customer from its subscription listing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from core.types import (
+    DeactivationAction,
+    Disappearance,
+    LicenceGone,
+    VendorCustomer,
+    VendorSubscription,
+)
+
+PRICE_FIELDS = ("price", "cost", "currency")
+FIELDS = ("name", "status", "active", "quantity", "start_date", "end_date", *PRICE_FIELDS, "customer_id")
+
+
+@dataclass(frozen=True)
+class LicenceRow:
+    """A licence as it stands in the PSA database."""
+
+    id: int
+    external_id: str
+    vendor_customer_id: str
+    customer_id: int
+    name: str
+    status: str
+    active: bool
+    quantity: int
+    price: Decimal | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+
+    def values(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in FIELDS}
+
+
+@dataclass
+class LicenceChangeSet:
+    external_id: str
+    name: str
+    values: dict[str, Any]  # the licence's full new state
+    changes: dict[str, tuple[Any, Any]]  # field -> (old, new); empty for a create
+    licence_id: int | None = None  # None: create
+    reason: str | None = None  # terminated | deleted | None
+
+
+@dataclass
+class LicencePlan:
+    creates: list[LicenceChangeSet] = field(default_factory=list)
+    updates: list[LicenceChangeSet] = field(default_factory=list)
+    deactivations: list[LicenceChangeSet] = field(default_factory=list)
+    held_back: list[LicenceChangeSet] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    guard_reason: str | None = None
+
+    @property
+    def writes(self) -> list[LicenceChangeSet]:
+        return self.creates + self.updates + self.deactivations
+
+
+def find_gone(
+    upstream: list[VendorSubscription], current: list[LicenceRow], vendor_customer_id: str, unreadable: set[str]
+) -> list[LicenceGone]:
+    """Licences terminated upstream, and this company's licences its listing no longer holds.
+
+    A record the plugin could not read (``unreadable``) is still listed: it is not deleted.
+    """
+    listed = {s.external_id for s in upstream}
+    gone = [LicenceGone(s.external_id, s.name, Disappearance.TERMINATED) for s in upstream if s.terminated]
+    gone += [
+        LicenceGone(row.external_id, row.name, Disappearance.DELETED)
+        for row in current
+        if row.vendor_customer_id == vendor_customer_id
+        and row.external_id not in listed
+        and row.external_id not in unreadable
+    ]
+    return gone
+
+
+def plan_licences(
+    company: VendorCustomer,
+    customer_id: int,
+    upstream: list[VendorSubscription],
+    current: list[LicenceRow],
+    decisions: dict[str, DeactivationAction],
+    *,
+    set_price_and_cost: bool,
+    unreadable: set[str] = frozenset(),  # type: ignore[assignment]
+    mass_threshold: float = 0.5,
+    allow_mass_deactivation: bool = False,
+) -> LicencePlan:
+    """The creates, updates and deactivations that bring ``current`` in line with ``upstream``."""
+    plan = LicencePlan()
+    by_external = {row.external_id: row for row in current}
+    seen: set[str] = set()
+    for sub in upstream:
+        if sub.external_id in seen:
+            plan.skipped.append(f"{sub.name} ({sub.external_id}): listed twice; the first is used")
+            continue
+        seen.add(sub.external_id)
+        row = by_external.get(sub.external_id)
+        new = _upstream_values(sub, company, customer_id, row, set_price_and_cost)
+        if sub.terminated:
+            if row is None:
+                plan.skipped.append(f"{sub.name} ({sub.external_id}): terminated upstream, not created")
+                continue
+            new = _apply(decisions.get(sub.external_id, DeactivationAction.DEACTIVATE), new)
+        if row is None:
+            plan.creates.append(LicenceChangeSet(sub.external_id, sub.name, new, {}))
+            continue
+        changes = _diff(row.values(), new)
+        if not changes:
+            plan.unchanged += 1
+            continue
+        target = plan.deactivations if sub.terminated and "active" in changes else plan.updates
+        target.append(LicenceChangeSet(sub.external_id, sub.name, new, changes, row.id,
+                                       "terminated" if sub.terminated else None))
+
+    listed = seen | set(unreadable)
+    deleted: list[LicenceChangeSet] = []
+    for row in current:
+        if row.vendor_customer_id != company.external_id or row.external_id in listed:
+            continue
+        new = _apply(decisions.get(row.external_id, DeactivationAction.KEEP), row.values())
+        changes = _diff(row.values(), new)
+        if changes:
+            deleted.append(LicenceChangeSet(row.external_id, row.name, new, changes, row.id, "deleted"))
+        else:
+            plan.unchanged += 1
+
+    plan.guard_reason = _mass_deactivation(company, upstream, unreadable, current, deleted, mass_threshold)
+    if plan.guard_reason and not allow_mass_deactivation:
+        plan.held_back = deleted
+    else:
+        plan.deactivations += deleted
+    return plan
+
+
+def _upstream_values(
+    sub: VendorSubscription, company: VendorCustomer, customer_id: int, row: LicenceRow | None, prices: bool
+) -> dict[str, Any]:
+    values = {
+        "name": sub.name,
+        "status": sub.status,
+        "active": True,
+        "quantity": sub.quantity if sub.quantity is not None else 0,
+        "start_date": sub.start_date,
+        "end_date": sub.end_date or company.contract_end_date,
+        "customer_id": customer_id,
+    }
+    if prices:
+        values.update(price=sub.price, cost=sub.cost, currency=sub.currency)
+    else:  # price and cost are never touched when the setting is off
+        values.update({f: getattr(row, f) if row is not None else None for f in PRICE_FIELDS})
+    return values
+
+
+def _apply(action: DeactivationAction, values: dict[str, Any]) -> dict[str, Any]:
+    if action is DeactivationAction.DEACTIVATE:
+        return {**values, "active": False}
+    if action is DeactivationAction.ZERO_QUANTITY:
+        return {**values, "quantity": 0}
+    return dict(values)
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    return {f: (old.get(f), new.get(f)) for f in FIELDS if f in new and old.get(f) != new.get(f)}
+
+
+def _mass_deactivation(
+    company: VendorCustomer,
+    upstream: list[VendorSubscription],
+    unreadable: set[str],
+    current: list[LicenceRow],
+    deleted: list[LicenceChangeSet],
+    threshold: float,
+) -> str | None:
+    """Why these deletions look like a vendor mistake rather than real ones; None when they do not."""
+    if not deleted:
+        return None
+    active = [r for r in current if r.vendor_customer_id == company.external_id and r.active and r.quantity > 0]
+    if not upstream and not unreadable and active:
+        return f"the listing came back empty but {len(active)} active licence(s) were held"
+    if active and len(deleted) > threshold * len(active):
+        return (f"{len(deleted)} of {len(active)} active licences would be deactivated or zeroed "
+                f"(more than {threshold:.0%})")
+    return None
+

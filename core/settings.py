@@ -1,0 +1,78 @@
+"""The settings every integration shares. A plugin subclasses ``VendorSettings`` for its own keys."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Entity = Literal["customers", "subscriptions"]
+ENTITY_ORDER: tuple[str, ...] = ("customers", "subscriptions")
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class IntegratorSchedule(StrictModel):
+    """The daemon's settings for one integration."""
+
+    enabled: bool = False
+    entities_to_sync: list[Entity] = Field(default_factory=lambda: ["customers", "subscriptions"])
+    run_at: str = "02:00"
+
+    @field_validator("run_at")
+    @classmethod
+    def _check_run_at(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"run_at must be a local time HH:MM (00:00 to 23:59), not {value!r}")
+        return value
+
+    def ordered_entities(self) -> list[str]:
+        """Customers before subscriptions, whatever order the YAML lists them in."""
+        return [e for e in ENTITY_ORDER if e in self.entities_to_sync]
+
+
+class VendorSettings(StrictModel):
+    """Settings common to every vendor integration (``integrations.<name>`` in the YAML)."""
+
+    enabled: bool = True
+    top_level_for_new_customers: str | None = None
+    update_main_site_address: bool = False
+    customer_subscriptions_to_import: Literal["all"] | list[str | int] = "all"
+    set_price_and_cost: bool = False
+    deactivate_deleted_licences: bool = False
+    # Share of a customer's active licences one run may deactivate or zero before it is held back.
+    mass_deactivation_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    # How many per-customer listings run at once.
+    max_concurrency: int = Field(default=8, ge=1, le=64)
+    integrator: IntegratorSchedule = Field(default_factory=IntegratorSchedule)
+
+    @field_validator("mass_deactivation_threshold", mode="before")
+    @classmethod
+    def _int_is_a_share_too(cls, value: object) -> object:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_vendor_url(url: str) -> str:
+    """Accept https anywhere and plain http only on loopback; return the URL without a trailing slash."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL such as https://cloud.also.com")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ValueError(f"plain http:// is refused for {parts.hostname}: use https://")
+    return url.strip().rstrip("/")

@@ -1,0 +1,65 @@
+"""What the history and status commands show: runs, last success and last error per integration."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from core import store
+from core.db.models import SyncRun
+from core.sync import App
+
+
+def recent_runs(app: App, limit: int = 0) -> list[dict[str, Any]]:
+    with app.sessions() as session:
+        query = select(SyncRun).order_by(SyncRun.id.desc())
+        if limit:
+            query = query.limit(limit)
+        return [store.run_json(r) for r in session.scalars(query)]
+
+
+def _last(app: App, vendor: str, *statuses: str) -> SyncRun | None:
+    with app.sessions() as session:
+        return session.scalars(select(SyncRun).where(SyncRun.vendor == vendor, SyncRun.status.in_(statuses))
+                               .order_by(SyncRun.id.desc()).limit(1)).first()
+
+
+def last_success(app: App, vendor: str) -> datetime | None:
+    run = _last(app, vendor, "ok")
+    return run.finished_at if run is not None else None
+
+
+def integration_status(app: App) -> dict[str, dict[str, Any]]:
+    """Per configured integration: last successful sync and last error, as the PSA screens show them."""
+    result = {}
+    for vendor, settings in app.config.integrations.items():
+        ok = last_success(app, vendor)
+        bad = _last(app, vendor, "failed", "partial")
+        last_error = None
+        if bad is not None and (ok is None or bad.started_at > ok) and bad.errors:
+            last_error = f"{bad.errors[0]} ({bad.started_at.isoformat(timespec='seconds')} UTC)"
+        result[vendor] = {
+            "enabled": settings.enabled,
+            "scheduled": settings.integrator.enabled,
+            "last_success": ok.isoformat(timespec="seconds") if ok else None,
+            "last_error": last_error,
+        }
+    return result
+
+
+def stale_integrations(app: App, max_age: timedelta) -> list[str]:
+    """Enabled, scheduled integrations whose last successful sync is older than ``max_age``."""
+    now = store.now()
+    stale = []
+    for vendor, settings in app.config.integrations.items():
+        if not (settings.enabled and settings.integrator.enabled):
+            continue
+        ok = last_success(app, vendor)
+        if ok is None:
+            stale.append(f"{vendor}: never synced successfully")
+        elif now - ok > max_age:
+            hours = (now - ok).total_seconds() / 3600
+            stale.append(f"{vendor}: last successful sync {hours:.1f} hours ago ({ok.isoformat(timespec='seconds')} UTC)")
+    return stale

@@ -1,0 +1,312 @@
+"""Reading and writing the PSA database: customers, mappings, licences, history and sync runs.
+
+Plans are applied here, each inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from core.db.models import Customer, CustomerMapping, Licence, LicenceChange, Site, SyncRun
+from core.errors import UsageError
+from core.reconcile.customers import CREATE, MAP, UPDATE, CustomerPlan, CustomerRow, MappingRow
+from core.reconcile.licences import LicenceChangeSet, LicenceRow
+from core.types import Address
+
+
+def now() -> datetime:
+    """Naive UTC, as stored."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# -- customers ---------------------------------------------------------------------------------
+
+def add_customer(session: Session, name: str, top_level: str | None = None,
+                 address: Address | None = None) -> Customer:
+    name = name.strip()
+    if not name:
+        raise UsageError("a customer needs a name")
+    if session.scalar(select(Customer).where(Customer.name == name)) is not None:
+        raise UsageError(f"a customer named {name!r} already exists")
+    customer = Customer(name=name, top_level=top_level, active=True, created_at=now())
+    if address is not None:
+        customer.sites.append(Site(name="Main", is_main=True, address=address.address, city=address.city,
+                                   postcode=address.postcode, country=address.country))
+    session.add(customer)
+    session.flush()
+    return customer
+
+
+def find_customer(session: Session, name: str) -> Customer:
+    customer = session.scalar(select(Customer).where(Customer.name == name))
+    if customer is None:
+        raise UsageError(f"no customer is named {name!r} (see 'integrator customers list')")
+    return customer
+
+
+def list_customers(session: Session) -> list[Customer]:
+    return list(session.scalars(select(Customer).options(selectinload(Customer.sites)).order_by(Customer.name)))
+
+
+def customer_json(customer: Customer) -> dict[str, Any]:
+    site = customer.main_site
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "top_level": customer.top_level,
+        "active": customer.active,
+        "main_site": None if site is None else {
+            "address": site.address, "city": site.city, "postcode": site.postcode, "country": site.country,
+        },
+    }
+
+
+def customer_rows(session: Session) -> list[CustomerRow]:
+    rows = []
+    for c in list_customers(session):
+        site = c.main_site
+        main = None if site is None else Address(site.address, site.city, site.postcode, site.country)
+        rows.append(CustomerRow(id=c.id, name=c.name, main_site=main))
+    return rows
+
+
+# -- mappings ----------------------------------------------------------------------------------
+
+def list_mappings(session: Session, vendor: str) -> list[CustomerMapping]:
+    query = (select(CustomerMapping).where(CustomerMapping.vendor == vendor)
+             .options(selectinload(CustomerMapping.customer)).order_by(CustomerMapping.id))
+    return list(session.scalars(query))
+
+
+def mapping_rows(session: Session, vendor: str) -> list[MappingRow]:
+    return [MappingRow(m.external_id, m.external_name, m.customer_id) for m in list_mappings(session, vendor)]
+
+
+def mapping_json(mapping: CustomerMapping) -> dict[str, Any]:
+    return {
+        "vendor": mapping.vendor,
+        "external_id": mapping.external_id,
+        "external_name": mapping.external_name,
+        "customer": mapping.customer.name,
+        "source": mapping.source,
+    }
+
+
+def add_mapping(session: Session, vendor: str, external_id: str, customer_name: str,
+                external_name: str | None = None, source: str = "manual") -> CustomerMapping:
+    external_id = external_id.strip()
+    if not external_id:
+        raise UsageError("--external-id must not be empty")
+    customer = find_customer(session, customer_name)
+    existing = session.scalar(select(CustomerMapping).where(
+        CustomerMapping.vendor == vendor, CustomerMapping.external_id == external_id))
+    if existing is not None:
+        raise UsageError(f"{vendor} company {external_id} is already mapped to {existing.customer.name!r}: "
+                         f"remove that mapping first")
+    mapping = CustomerMapping(vendor=vendor, external_id=external_id, external_name=external_name,
+                              customer_id=customer.id, source=source, created_at=now())
+    session.add(mapping)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise UsageError(f"{vendor} company {external_id} is already mapped") from None
+    return mapping
+
+
+def remove_mapping(session: Session, vendor: str, external_id: str) -> CustomerMapping:
+    mapping = session.scalar(select(CustomerMapping).where(
+        CustomerMapping.vendor == vendor, CustomerMapping.external_id == external_id.strip()))
+    if mapping is None:
+        raise UsageError(f"no mapping for {vendor} company {external_id}")
+    session.delete(mapping)
+    return mapping
+
+
+def apply_customer_plan(session: Session, vendor: str, plan: CustomerPlan, top_level: str | None) -> None:
+    """Write a customer plan; the caller owns the transaction."""
+    for action in plan.actions:
+        company = action.company
+        if action.kind == CREATE:
+            customer = add_customer(session, company.name, top_level, company.address)
+            session.add(CustomerMapping(vendor=vendor, external_id=company.external_id, external_name=company.name,
+                                        customer_id=customer.id, source="import", created_at=now()))
+        elif action.kind in (MAP, UPDATE):
+            assert action.customer_id is not None
+            if action.kind == MAP:
+                session.add(CustomerMapping(vendor=vendor, external_id=company.external_id,
+                                            external_name=company.name, customer_id=action.customer_id,
+                                            source="auto", created_at=now()))
+            _apply_customer_changes(session, vendor, action.customer_id, company.external_id, action.changes)
+    session.flush()
+
+
+def _apply_customer_changes(session: Session, vendor: str, customer_id: int, external_id: str,
+                            changes: dict[str, tuple[str | None, str | None]]) -> None:
+    if "external_name" in changes:
+        mapping = session.scalar(select(CustomerMapping).where(
+            CustomerMapping.vendor == vendor, CustomerMapping.external_id == external_id))
+        if mapping is not None:
+            mapping.external_name = changes["external_name"][1]
+    address = {k: v[1] for k, v in changes.items() if k != "external_name"}
+    if not address:
+        return
+    customer = session.get(Customer, customer_id)
+    assert customer is not None
+    site = customer.main_site
+    if site is None:
+        site = Site(name="Main", is_main=True)
+        customer.sites.append(site)
+    for key, value in address.items():
+        setattr(site, key, value)
+
+
+# -- licences ----------------------------------------------------------------------------------
+
+def licence_rows_for(session: Session, vendor: str, vendor_customer_id: str,
+                     external_ids: list[str]) -> list[LicenceRow]:
+    """The licences a listing of one company concerns: those it holds now and those it lists."""
+    query = select(Licence).where(Licence.vendor == vendor, Licence.vendor_customer_id == vendor_customer_id)
+    rows = {lic.id: lic for lic in session.scalars(query)}
+    for start in range(0, len(external_ids), 500):
+        chunk = external_ids[start:start + 500]
+        for lic in session.scalars(select(Licence).where(Licence.vendor == vendor, Licence.external_id.in_(chunk))):
+            rows[lic.id] = lic
+    return [_licence_row(lic) for lic in rows.values()]
+
+
+def _licence_row(lic: Licence) -> LicenceRow:
+    return LicenceRow(
+        id=lic.id, external_id=lic.external_id, vendor_customer_id=lic.vendor_customer_id,
+        customer_id=lic.customer_id, name=lic.name, status=lic.status, active=lic.active,
+        quantity=lic.quantity, price=lic.price, cost=lic.cost, currency=lic.currency,
+        start_date=lic.start_date, end_date=lic.end_date,
+    )
+
+
+def apply_licence_changes(session: Session, vendor: str, vendor_customer_id: str,
+                          changes: list[LicenceChangeSet], run_id: int | None) -> None:
+    """Write creates and updates with one history row per changed field, in the caller's transaction."""
+    stamp = now()
+    for change in changes:
+        if change.licence_id is None:
+            licence = Licence(vendor=vendor, external_id=change.external_id, vendor_customer_id=vendor_customer_id,
+                              updated_at=stamp, **change.values)
+            session.add(licence)
+            session.flush()
+            session.add(LicenceChange(licence_id=licence.id, sync_run_id=run_id, field="created", old_value=None,
+                                      new_value=_text(change.values.get("quantity")), changed_at=stamp))
+            continue
+        licence = session.get(Licence, change.licence_id)
+        assert licence is not None
+        licence.vendor_customer_id = vendor_customer_id
+        for name, (old, new) in change.changes.items():
+            setattr(licence, name, new)
+            session.add(LicenceChange(licence_id=licence.id, sync_run_id=run_id, field=name,
+                                      old_value=_text(old), new_value=_text(new), changed_at=stamp))
+        licence.updated_at = stamp
+    session.flush()
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _money(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def licence_query(customer: str | None = None):  # type: ignore[no-untyped-def]
+    query = select(Licence).join(Customer).options(selectinload(Licence.customer)).order_by(
+        Customer.name, Licence.vendor, Licence.name, Licence.external_id)
+    if customer is not None:
+        query = query.where(Customer.name == customer)
+    return query
+
+
+def licence_json(lic: Licence) -> dict[str, Any]:
+    return {
+        "customer": lic.customer.name,
+        "vendor": lic.vendor,
+        "external_id": lic.external_id,
+        "name": lic.name,
+        "status": lic.status,
+        "active": lic.active,
+        "quantity": lic.quantity,
+        "price": _money(lic.price),
+        "cost": _money(lic.cost),
+        "currency": lic.currency,
+        "start_date": lic.start_date.isoformat() if lic.start_date else None,
+        "end_date": lic.end_date.isoformat() if lic.end_date else None,
+    }
+
+
+def history_query(customer: str | None = None):  # type: ignore[no-untyped-def]
+    query = (select(LicenceChange).join(Licence).join(Customer)
+             .options(selectinload(LicenceChange.licence).selectinload(Licence.customer))
+             .order_by(LicenceChange.id.desc()))
+    if customer is not None:
+        query = query.where(Customer.name == customer)
+    return query
+
+
+def change_json(change: LicenceChange) -> dict[str, Any]:
+    lic = change.licence
+    return {
+        "id": change.id,
+        "changed_at": change.changed_at.isoformat(),
+        "customer": lic.customer.name,
+        "vendor": lic.vendor,
+        "external_id": lic.external_id,
+        "licence": lic.name,
+        "field": change.field,
+        "old": change.old_value,
+        "new": change.new_value,
+        "sync_run": change.sync_run_id,
+    }
+
+
+# -- sync runs ---------------------------------------------------------------------------------
+
+def start_run(session: Session, vendor: str, entity: str) -> SyncRun:
+    run = SyncRun(vendor=vendor, entity=entity, started_at=now(), status="running", created=0, updated=0,
+                  deactivated=0, held_back=0, errors=[], host=socket.gethostname(), pid=os.getpid())
+    session.add(run)
+    session.flush()
+    return run
+
+
+def run_json(run: SyncRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "vendor": run.vendor,
+        "entity": run.entity,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "status": run.status,
+        "created": run.created,
+        "updated": run.updated,
+        "deactivated": run.deactivated,
+        "held_back": run.held_back,
+        "errors": list(run.errors or []),
+    }
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)

@@ -1,0 +1,307 @@
+"""Syncing one entity of one integration: fetch through the facade, plan, apply, record the run."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import store
+from core.config import Config
+from core.db.models import SyncRun
+from core.errors import ConfigError, IntegratorError
+from core.locks import integration_lock
+from core.plugins import VendorFacade
+from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import
+from core.reconcile.licences import LicenceChangeSet, LicencePlan, find_gone, plan_licences
+from core.settings import VendorSettings
+from core.types import Connection, Listing, VendorCustomer, VendorSubscription
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class App:
+    """What every command works with: the configuration, the plugins and the database."""
+
+    config: Config
+    pm: pluggy.PluginManager
+    sessions: sessionmaker[Session]
+
+
+@dataclass
+class RunReport:
+    vendor: str
+    entity: str
+    dry_run: bool = False
+    status: str = "ok"
+    created: int = 0
+    updated: int = 0
+    deactivated: int = 0
+    held_back: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # the plan, record by record
+    run_id: int | None = None
+
+    def summary(self) -> str:
+        parts = [f"{self.created} created", f"{self.updated} updated", f"{self.deactivated} deactivated"]
+        if self.held_back:
+            parts.append(f"{self.held_back} held back")
+        parts += [f"{self.unchanged} unchanged", f"{self.skipped} skipped"]
+        tail = f"; {len(self.errors)} error(s)" if self.errors else ""
+        state = "dry run, nothing written" if self.dry_run else self.status
+        return f"{self.vendor} {self.entity} ({state}): {', '.join(parts)}{tail}"
+
+
+def _settings(app: App, vendor: str) -> tuple[VendorSettings, VendorFacade]:
+    return app.config.integration(vendor), VendorFacade(app.pm, vendor)
+
+
+@contextmanager
+def _recorded(app: App, report: RunReport) -> Iterator[None]:
+    """Hold the integration lock and record the run, whatever happens inside."""
+    if report.dry_run:
+        yield
+        return
+    with integration_lock(app.sessions, report.vendor):
+        with app.sessions.begin() as session:
+            report.run_id = store.start_run(session, report.vendor, report.entity).id
+        try:
+            yield
+        except IntegratorError as exc:
+            report.status = "failed"
+            report.errors.append(str(exc))
+        except BaseException as exc:
+            report.status = "failed"
+            report.errors.append(f"interrupted: {type(exc).__name__}: {exc}".rstrip(": "))
+            _finish(app, report)
+            raise
+        _finish(app, report)
+
+
+def _finish(app: App, report: RunReport) -> None:
+    if report.status != "failed" and (report.errors or report.held_back):
+        report.status = "partial"
+    with app.sessions.begin() as session:
+        run = session.get(SyncRun, report.run_id)
+        assert run is not None
+        run.status = report.status
+        run.finished_at = store.now()
+        run.created, run.updated, run.deactivated = report.created, report.updated, report.deactivated
+        run.held_back = report.held_back
+        run.errors = list(report.errors)
+
+
+@contextmanager
+def _connected(facade: VendorFacade, settings: VendorSettings) -> Iterator[Connection]:
+    connection = facade.connect(settings)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _problems(listing: Listing[Any], prefix: str = "") -> list[str]:
+    return [prefix + problem.describe() for problem in listing.problems]
+
+
+# -- customers ---------------------------------------------------------------------------------
+
+def import_customers(app: App, vendor: str, *, dry_run: bool = False) -> RunReport:
+    settings, facade = _settings(app, vendor)
+    report = RunReport(vendor, "customers", dry_run=dry_run)
+    with _recorded(app, report):
+        with _connected(facade, settings) as connection:
+            listing = facade.list_customers(connection)
+        report.errors += _problems(listing)
+        with app.sessions.begin() as session:
+            plan = plan_customer_import(
+                listing.items, store.customer_rows(session), store.mapping_rows(session, vendor),
+                update_main_site_address=settings.update_main_site_address,
+            )
+            if not dry_run:
+                store.apply_customer_plan(session, vendor, plan, settings.top_level_for_new_customers)
+            else:
+                session.rollback()
+        _report_customer_plan(report, plan, settings.top_level_for_new_customers)
+    return report
+
+
+def generate_mappings(app: App, vendor: str) -> tuple[CustomerPlan, list[str]]:
+    """Map every unmapped company to the customer of exactly the same name; nothing else."""
+    settings, facade = _settings(app, vendor)
+    with _connected(facade, settings) as connection:
+        listing = facade.list_customers(connection)
+    with app.sessions.begin() as session:
+        plan = plan_customer_import(listing.items, store.customer_rows(session), store.mapping_rows(session, vendor),
+                                    update_main_site_address=False, create_new=False)
+        plan.actions = [a for a in plan.actions if a.kind in (MAP, SKIP)]
+        store.apply_customer_plan(session, vendor, plan, None)
+    return plan, _problems(listing)
+
+
+def _report_customer_plan(report: RunReport, plan: CustomerPlan, top_level: str | None) -> None:
+    counts = plan.counts()
+    report.created = counts[CREATE]
+    report.updated = counts[MAP] + counts[UPDATE]
+    report.unchanged = counts["unchanged"]
+    report.skipped = counts[SKIP]
+    for action in plan.actions:
+        label = action.label()
+        if action.kind == CREATE:
+            under = f" under {top_level!r}" if top_level else ""
+            report.lines.append(f"create    {label}: new customer{under}")
+        elif action.kind == MAP:
+            report.lines.append(f"map       {label} -> customer {action.customer_name!r}" + _fields(action.changes))
+        elif action.kind == UPDATE:
+            report.lines.append(f"update    {label} (customer {action.customer_name!r})" + _fields(action.changes))
+        elif action.kind == SKIP:
+            report.lines.append(f"skip      {label}: {action.reason}")
+            if action.reason and "by hand" in (action.reason or ""):
+                report.errors.append(f"{label}: {action.reason}")
+
+
+def _fields(changes: dict[str, tuple[Any, Any]]) -> str:
+    if not changes:
+        return ""
+    return ": " + ", ".join(f"{k} {_show(old)} -> {_show(new)}" for k, (old, new) in changes.items())
+
+
+def _show(value: Any) -> str:
+    return "(none)" if value is None else repr(store._text(value))
+
+
+# -- subscriptions -----------------------------------------------------------------------------
+
+@dataclass
+class _Target:
+    company: VendorCustomer
+    customer_id: int
+    customer_name: str
+
+
+def _select_targets(app: App, vendor: str, settings: VendorSettings, companies: list[VendorCustomer],
+                    report: RunReport) -> list[_Target]:
+    with app.sessions() as session:
+        mappings = store.list_mappings(session, vendor)
+        mapped = {m.external_id: (m.customer_id, m.customer.name, m.external_name) for m in mappings}
+    upstream = {c.external_id: c for c in companies}
+    wanted = settings.customer_subscriptions_to_import
+    if wanted == "all":
+        chosen = list(mapped)
+    else:
+        chosen = []
+        for entry in wanted:
+            key = str(entry).strip()
+            hits = [ext for ext, (_, _, ext_name) in mapped.items()
+                    if key == ext or key == ext_name or (ext in upstream and upstream[ext].name == key)]
+            if not hits:
+                raise ConfigError(f"{app.config.path}: integrations.{vendor}.customer_subscriptions_to_import: "
+                                  f"{key!r} matches no mapped company (see 'integrator mappings list {vendor}')")
+            chosen += [h for h in hits if h not in chosen]
+    targets = []
+    for ext in sorted(chosen, key=lambda e: (len(e), e)):
+        customer_id, customer_name, ext_name = mapped[ext]
+        company = upstream.get(ext)
+        if company is None:
+            report.errors.append(f"{ext_name or '?'} ({ext}): not in the vendor's company listing; "
+                                 "its licences are left as they were")
+            continue
+        targets.append(_Target(company, customer_id, customer_name))
+    return targets
+
+
+def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_mass_deactivation: bool = False,
+                         progress: Progress | None = None) -> RunReport:
+    settings, facade = _settings(app, vendor)
+    report = RunReport(vendor, "subscriptions", dry_run=dry_run)
+    with _recorded(app, report), _connected(facade, settings) as connection:
+        companies = facade.list_customers(connection)
+        report.errors += _problems(companies)
+        targets = _select_targets(app, vendor, settings, companies.items, report)
+
+        def fetch(target: _Target) -> tuple[_Target, Listing[VendorSubscription] | None, str | None]:
+            try:
+                return target, facade.list_subscriptions(connection, target.company), None
+            except IntegratorError as exc:
+                return target, None, str(exc)
+
+        done = 0
+        with ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="listing") as pool:
+            for target, listing, error in pool.map(fetch, targets):
+                label = f"{target.company.name} ({target.company.external_id})"
+                if listing is None:
+                    report.errors.append(f"{label}: {error}")
+                else:
+                    report.errors += _problems(listing, prefix=f"{label}: ")
+                    _sync_customer_licences(app, vendor, settings, facade, target, listing, report,
+                                            allow_mass_deactivation)
+                done += 1
+                if progress is not None:
+                    progress(done, len(targets))
+    return report
+
+
+def _sync_customer_licences(app: App, vendor: str, settings: VendorSettings, facade: VendorFacade,
+                            target: _Target, listing: Listing[VendorSubscription], report: RunReport,
+                            allow_mass: bool) -> None:
+    """Plan and apply one customer's licences in one transaction."""
+    company = target.company
+    unreadable = {p.external_id for p in listing.problems if p.external_id}
+    with app.sessions.begin() as session:
+        current = store.licence_rows_for(session, vendor, company.external_id,
+                                         [s.external_id for s in listing.items])
+        gone = find_gone(listing.items, current, company.external_id, unreadable)
+        decisions = {d.external_id: d.action for d in facade.deactivate(gone, settings)}
+        plan = plan_licences(company, target.customer_id, listing.items, current, decisions,
+                             set_price_and_cost=settings.set_price_and_cost, unreadable=unreadable,
+                             mass_threshold=settings.mass_deactivation_threshold,
+                             allow_mass_deactivation=allow_mass)
+        if not report.dry_run:
+            store.apply_licence_changes(session, vendor, company.external_id, plan.writes, report.run_id)
+        else:
+            session.rollback()
+    _report_licence_plan(report, target, plan)
+
+
+def _report_licence_plan(report: RunReport, target: _Target, plan: LicencePlan) -> None:
+    report.created += len(plan.creates)
+    report.updated += len(plan.updates)
+    report.deactivated += len(plan.deactivations)
+    report.held_back += len(plan.held_back)
+    report.unchanged += plan.unchanged
+    report.skipped += len(plan.skipped)
+    who = target.customer_name
+
+    def line(verb: str, change: LicenceChangeSet) -> str:
+        text = f"{verb:<10}{who}: {change.name} ({change.external_id})"
+        if change.reason:
+            text += f" [{change.reason} upstream]"
+        if change.licence_id is None:
+            return text + f": quantity {change.values.get('quantity')}"
+        return text + _fields({k: v for k, v in change.changes.items() if k != "customer_id"})
+
+    report.lines += [line("create", c) for c in plan.creates]
+    report.lines += [line("update", c) for c in plan.updates]
+    report.lines += [line("deactivate", c) for c in plan.deactivations]
+    report.lines += [line("hold back", c) for c in plan.held_back]
+    report.lines += [f"skip      {who}: {s}" for s in plan.skipped]
+    if plan.held_back:
+        report.errors.append(
+            f"{target.company.name} ({target.company.external_id}): held back {len(plan.held_back)} "
+            f"deactivation(s): {plan.guard_reason}; re-run with --allow-mass-deactivation if they are real")
+
+
+ENTITY_SYNCS: dict[str, Callable[..., RunReport]] = {
+    "customers": import_customers,
+    "subscriptions": import_subscriptions,
+}

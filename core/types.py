@@ -1,0 +1,135 @@
+"""The types plugins return. Plain dataclasses: no database rows, no vendor JSON."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Address:
+    """A postal address as the vendor holds it; any part may be missing."""
+
+    address: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+
+    def is_empty(self) -> bool:
+        return not any((self.address, self.city, self.postcode, self.country))
+
+
+@dataclass(frozen=True)
+class VendorAccount:
+    """The account the integration is logged in as (for ALSO: the reseller's own company)."""
+
+    external_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class VendorCustomer:
+    """A customer company at the vendor."""
+
+    external_id: str
+    name: str
+    active: bool
+    state: str
+    address: Address = field(default_factory=Address)
+    contract_end_date: date | None = None
+    email: str | None = None
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VendorSubscription:
+    """One subscription of a vendor customer; it becomes one licence in the PSA."""
+
+    external_id: str
+    customer_external_id: str
+    name: str
+    status: str
+    terminated: bool
+    quantity: int | None
+    price: Decimal | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+@dataclass(frozen=True)
+class RecordProblem:
+    """A record the plugin could not read; it is reported and skipped, never fatal to the rest."""
+
+    external_id: str | None
+    name: str | None
+    message: str
+
+    def describe(self) -> str:
+        who = " ".join(p for p in (self.name, f"({self.external_id})" if self.external_id else None) if p)
+        return f"{who or 'record'}: {self.message}"
+
+
+@dataclass
+class Listing(Generic[T]):
+    """What a list hook returns: the good records, and the ones skipped with the reason."""
+
+    items: list[T] = field(default_factory=list)
+    problems: list[RecordProblem] = field(default_factory=list)
+
+
+@dataclass
+class Connection:
+    """A live, logged-in connection to a vendor. ``client`` is the plugin's own object."""
+
+    vendor: str
+    title: str
+    account: VendorAccount
+    client: Any = None
+    closer: Callable[[], None] | None = None
+
+    def close(self) -> None:
+        if self.closer is not None:
+            self.closer()
+
+    def __repr__(self) -> str:
+        return f"Connection(vendor={self.vendor!r}, account={self.account!r})"
+
+
+class Disappearance(enum.Enum):
+    """Why a licence needs a deactivation decision."""
+
+    TERMINATED = "terminated"  # the vendor still lists it, as terminated
+    DELETED = "deleted"  # the vendor's listing no longer contains it
+
+
+class DeactivationAction(enum.Enum):
+    """How the core applies a deactivation decision to a licence."""
+
+    DEACTIVATE = "deactivate"  # active becomes false
+    ZERO_QUANTITY = "zero_quantity"  # quantity becomes 0, status and active stay
+    KEEP = "keep"  # nothing changes
+
+
+@dataclass(frozen=True)
+class LicenceGone:
+    """A licence the upstream listing terminated or no longer contains."""
+
+    external_id: str
+    name: str
+    reason: Disappearance
+
+
+@dataclass(frozen=True)
+class Deactivation:
+    """The plugin's decision for one ``LicenceGone``."""
+
+    external_id: str
+    action: DeactivationAction

@@ -1,0 +1,96 @@
+"""The ALSO Cloud Marketplace plugin: hook implementations only, each delegating."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+
+from core import Connection, Listing, RecordProblem, VendorAccount, hookimpl
+from core.lifecycle import default_deactivations
+from core.settings import VendorSettings, check_vendor_url
+from plugins.also import mapping
+from plugins.also.client import AlsoClient
+
+HOOK_CONTRACT = (1, 1)
+TITLE = "ALSO"
+
+
+class AlsoSettings(VendorSettings):
+    url: str
+    username: str = Field(min_length=1)
+    password: SecretStr
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=5, ge=0, le=20)
+    backoff_seconds: float = Field(default=0.5, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_vendor_url(value)
+
+    @field_validator("timeout_seconds", "backoff_seconds", mode="before")
+    @classmethod
+    def _whole_seconds_too(cls, value: object) -> object:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def make_client(settings: AlsoSettings) -> AlsoClient:
+    return AlsoClient(
+        settings.url,
+        settings.username,
+        settings.password.get_secret_value(),
+        timeout=settings.timeout_seconds,
+        retries=settings.retries,
+        backoff=settings.backoff_seconds,
+        pool_size=max(settings.max_concurrency, 1) * 2,
+    )
+
+
+@hookimpl
+def integrator_settings_model() -> type[VendorSettings]:
+    return AlsoSettings
+
+
+@hookimpl
+def integrator_connect(settings: AlsoSettings) -> Connection:
+    client = make_client(settings)
+    try:
+        client.login()
+        company = client.get_company()
+        account = VendorAccount(external_id=mapping.account_id(company), name=str(company.get("CompanyName") or "?"))
+    except mapping.RecordError as exc:
+        client.close()
+        from core.errors import VendorProtocolError
+
+        raise VendorProtocolError(f"ALSO GetCompany answered an unusable company: {exc}") from None
+    except BaseException:
+        client.close()
+        raise
+    return Connection(vendor="also", title=TITLE, account=account, client=client, closer=client.close)
+
+
+@hookimpl
+def integrator_list_customers(connection: Connection) -> Listing:
+    records = connection.client.get_companies(int(connection.account.external_id))
+    return _map_all(records, mapping.company_to_customer)
+
+
+@hookimpl
+def integrator_list_subscriptions(connection: Connection, customer) -> Listing:  # type: ignore[no-untyped-def]
+    records = connection.client.get_subscriptions(int(customer.external_id))
+    return _map_all(records, lambda r: mapping.subscription_to_licence(r, customer.external_id))
+
+
+@hookimpl
+def integrator_deactivate(licences, settings):  # type: ignore[no-untyped-def]
+    return default_deactivations(licences, settings)
+
+
+def _map_all(records: list, convert) -> Listing:  # type: ignore[no-untyped-def]
+    listing: Listing = Listing()
+    for record in records:
+        try:
+            listing.items.append(convert(record))
+        except mapping.RecordError as exc:
+            rid, name = mapping.record_label(record)
+            listing.problems.append(RecordProblem(external_id=rid, name=name, message=str(exc)))
+    return listing

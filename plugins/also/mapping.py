@@ -1,0 +1,169 @@
+"""ALSO JSON -> the core's types. Pure functions; a record that cannot be read raises RecordError."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from core.types import Address, VendorCustomer, VendorSubscription
+
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
+
+
+class RecordError(ValueError):
+    """One record is unusable; the message says which field and why."""
+
+
+def parse_date(value: Any, field: str) -> date | None:
+    """ISO 8601 without zone and with 0-7 fractional digits, or null. .NET's year 1 means 'none'."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"{field} is not a date: {value!r}")
+    match = _DATE.match(value.strip())
+    if not match:
+        raise RecordError(f"{field} is not a date: {value!r}")
+    year, month, day = (int(g) for g in match.groups()[:3])
+    if year == 1:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise RecordError(f"{field} is not a valid date: {value!r}") from None
+
+
+def account_id(record: Any, field: str = "AccountId") -> str:
+    if not isinstance(record, dict):
+        raise RecordError(f"expected an object, got {type(record).__name__}")
+    value = record.get(field)
+    if isinstance(value, bool) or value is None:
+        raise RecordError(f"{field} is missing")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return str(int(value.strip()))
+    raise RecordError(f"{field} is not an integer: {value!r}")
+
+
+def _text(record: dict[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise RecordError(f"{key} is not text: {value!r}")
+    text = str(value).strip()
+    return text or None
+
+
+def company_to_customer(record: Any) -> VendorCustomer:
+    external_id = account_id(record)
+    name = _text(record, "CompanyName")
+    if not name:
+        raise RecordError("CompanyName is missing")
+    state = _text(record, "AccountState") or "Active"
+    domains = record.get("Domain") or []
+    if isinstance(domains, str):
+        domains = [domains]
+    if not isinstance(domains, list):
+        raise RecordError(f"Domain is not a list: {domains!r}")
+    return VendorCustomer(
+        external_id=external_id,
+        name=name,
+        active=state.lower() != "terminated",
+        state=state,
+        address=Address(
+            address=_text(record, "Address"),
+            city=_text(record, "City"),
+            postcode=_text(record, "Zip"),
+            country=_text(record, "Country"),
+        ),
+        contract_end_date=parse_date(record.get("CompanyContractEndDate"), "CompanyContractEndDate"),
+        email=_text(record, "Email"),
+        domains=tuple(str(d).strip().lower() for d in domains if isinstance(d, str) and d.strip()),
+    )
+
+
+def parse_quantity(fields: Any) -> int | None:
+    """The ``Value`` of the ``Fields`` entry named ``Quantity``: a string, a number or null."""
+    if fields is None:
+        return None
+    if not isinstance(fields, list):
+        raise RecordError(f"Fields is not a list: {fields!r}")
+    entry = next((f for f in fields if isinstance(f, dict) and f.get("Name") == "Quantity"), None)
+    if entry is None:
+        return None
+    value = entry.get("Value")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise RecordError(f"Quantity is not a number: {value!r}")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise RecordError(f"Quantity is not a number: {value!r}") from None
+    if not number.is_finite() or number != number.to_integral_value() or number < 0:
+        raise RecordError(f"Quantity is not a whole number of licences: {value!r}")
+    return int(number)
+
+
+def _money(value: Any, key: str) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise RecordError(f"{key} is not a number: {value!r}")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise RecordError(f"{key} is not a number: {value!r}") from None
+    if not number.is_finite():
+        raise RecordError(f"{key} is not a number: {value!r}")
+    return number
+
+
+def parse_prices(items: Any) -> tuple[Decimal | None, Decimal | None, str | None]:
+    """Unit price, cost and currency from the ``PriceableItems`` entry whose FieldName is Quantity."""
+    if items is None:
+        return None, None, None
+    if not isinstance(items, list):
+        raise RecordError(f"PriceableItems is not a list: {items!r}")
+    entry = next((i for i in items if isinstance(i, dict) and i.get("FieldName") == "Quantity"), None)
+    if entry is None:
+        return None, None, None
+    currency = _text(entry, "Currency")
+    return _money(entry.get("SalesPrice"), "SalesPrice"), _money(entry.get("PurchasePrice"), "PurchasePrice"), currency
+
+
+def subscription_to_licence(record: Any, customer_external_id: str) -> VendorSubscription:
+    external_id = account_id(record)
+    name = _text(record, "ServiceDisplayName") or _text(record, "ServiceName")
+    if not name:
+        raise RecordError("ServiceDisplayName and ServiceName are both missing")
+    state = _text(record, "AccountState") or "Active"
+    price, cost, currency = parse_prices(record.get("PriceableItems"))
+    end = parse_date(record.get("ScheduledTerminationDate"), "ScheduledTerminationDate") or parse_date(
+        record.get("ContractEndDate"), "ContractEndDate"
+    )
+    return VendorSubscription(
+        external_id=external_id,
+        customer_external_id=customer_external_id,
+        name=name,
+        status=state,
+        terminated=state.lower() == "terminated",
+        quantity=parse_quantity(record.get("Fields")),
+        price=price,
+        cost=cost,
+        currency=currency,
+        start_date=parse_date(record.get("BillingStartDate"), "BillingStartDate"),
+        end_date=end,
+    )
+
+
+def record_label(record: Any) -> tuple[str | None, str | None]:
+    """Best-effort id and name of a record that failed to map, for the error message."""
+    if not isinstance(record, dict):
+        return None, None
+    rid = record.get("AccountId")
+    name = record.get("ServiceDisplayName") or record.get("ServiceName") or record.get("CompanyName")
+    return (str(rid) if rid is not None else None), (str(name) if name is not None else None)
