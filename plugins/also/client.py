@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -89,9 +90,9 @@ class AlsoClient:
         self.base = self.url + API_PATH
         self.host = urlsplit(self.url).hostname or self.url
         self.username = username
-        self.__password = password
+        self._password = SecretStr(password)
         self.timeout = timeout
-        self._token: str | None = None
+        self._token: SecretStr | None = None
         self._generation = 0
         self._lock = threading.Lock()
         self.requests_made = 0
@@ -122,7 +123,7 @@ class AlsoClient:
     # -- session -----------------------------------------------------------------------------
 
     def login(self) -> None:
-        response = self._post("GetSessionToken", {"username": self.username, "password": self.__password}, None)
+        response = self._post("GetSessionToken", {"username": self.username, "password": self._password.get_secret_value()}, None)
         if response.status_code != 200:
             fault = parse_fault(response.content)
             if fault is not None:
@@ -132,7 +133,7 @@ class AlsoClient:
         if not isinstance(token, str) or not token:
             raise VendorProtocolError(f"ALSO GetSessionToken at {self.host} answered without a session token")
         with self._lock:
-            self._token = token
+            self._token = SecretStr(token)
             self._generation += 1
 
     def _login_error(self, fault: Fault) -> Exception:
@@ -212,8 +213,8 @@ class AlsoClient:
 
     # -- transport ---------------------------------------------------------------------------
 
-    def _post(self, operation: str, body: dict[str, Any], token: str | None) -> requests.Response:
-        headers = {"Authenticate": f"CCPSessionId {token}"} if token else {}
+    def _post(self, operation: str, body: dict[str, Any], token: SecretStr | None) -> requests.Response:
+        headers = {"Authenticate": f"CCPSessionId {token.get_secret_value()}"} if token else {}
         self.requests_made += 1
         try:
             return self._session.post(self.base + operation, json=body, headers=headers, timeout=self.timeout)
@@ -222,11 +223,11 @@ class AlsoClient:
                 f"TLS verification of {self.host} failed ({_short(exc)}): check the Marketplace URL; "
                 "verification is never turned off"
             ) from None
-        except requests.exceptions.Timeout:
-            raise VendorUnreachableError(
-                f"ALSO at {self.host} did not answer {operation} within {self.timeout:g}s (after retries)"
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
+        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
+            if isinstance(exc, requests.exceptions.Timeout) or "read timed out" in str(exc).lower():
+                raise VendorUnreachableError(
+                    f"ALSO at {self.host} did not answer {operation} within {self.timeout:g}s (after retries)"
+                ) from None
             raise VendorUnreachableError(f"cannot reach ALSO at {self.url}: {_short(exc)}") from None
         except requests.exceptions.RequestException as exc:
             raise VendorUnreachableError(f"ALSO {operation} at {self.host} failed: {_short(exc)}") from None

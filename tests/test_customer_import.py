@@ -1,0 +1,189 @@
+"""Customer import and mappings, on the sandbox over HTTP."""
+
+from __future__ import annotations
+
+from plugins.also.sandbox import RESELLER_ID, _company
+from tests.conftest import dump_database
+
+
+def customers_by_name(cli):
+    return {c["name"]: c for c in cli("customers", "list", "--json").json}
+
+
+def mappings_by_id(cli):
+    return {m["external_id"]: m for m in cli("mappings", "list", "also", "--json").json}
+
+
+def test_import_creates_active_companies_under_the_top_level_with_their_main_site(cli, config):
+    result = cli("import", "customers", "also")
+    assert result.code == 0, result.err
+    customers = customers_by_name(cli)
+    assert len(customers) == 11  # 12 companies, one terminated
+    muller = customers["Müller & Söhne GmbH"]
+    assert muller["top_level"] == "ALSO Customers" and muller["active"] is True
+    assert muller["main_site"] == {"address": "Königsallee 92", "city": "Düsseldorf", "postcode": "40212",
+                                   "country": "Germany"}
+    assert "Žilina Systems s.r.o." in customers
+    mappings = mappings_by_id(cli)
+    assert mappings["100012"] == {"vendor": "also", "external_id": "100012", "external_name": "Müller & Söhne GmbH",
+                                  "customer": "Müller & Söhne GmbH", "source": "import"}
+    assert "also customers (ok): 11 created" in result.out
+
+
+def test_terminated_companies_are_not_created(cli, config):
+    cli("import", "customers", "also")
+    assert "Old Client Ltd" not in customers_by_name(cli)
+    assert "100019" not in mappings_by_id(cli)
+
+
+def test_a_company_with_an_empty_address_gets_an_empty_main_site(cli, config):
+    cli("import", "customers", "also")
+    northwind = customers_by_name(cli)["Northwind Traders"]
+    assert northwind["main_site"] == {"address": None, "city": None, "postcode": None, "country": None}
+
+
+def test_an_exact_name_is_mapped_never_duplicated(cli, config):
+    cli("customers", "add", "Contoso Ltd", "--top-level", "Direct")
+    cli("import", "customers", "also")
+    customers = customers_by_name(cli)
+    assert list(customers).count("Contoso Ltd") == 1
+    assert customers["Contoso Ltd"]["top_level"] == "Direct"  # the existing customer, untouched
+    assert mappings_by_id(cli)["100010"]["source"] == "auto"
+
+
+def test_a_mapped_company_keeps_the_customers_name_and_address_unless_asked(cli, write_config, sandbox):
+    write_config()
+    cli("customers", "add", "Contoso (old name)")
+    assert cli("mappings", "add", "also", "--external-id", "100010", "--customer", "Contoso (old name)").code == 0
+    cli("import", "customers", "also")
+    customers = customers_by_name(cli)
+    assert "Contoso Ltd" not in customers
+    assert customers["Contoso (old name)"]["main_site"] is None
+    assert mappings_by_id(cli)["100010"]["source"] == "manual"
+
+    write_config(update_main_site_address=True)
+    result = cli("import", "customers", "also")
+    assert "update    Contoso Ltd (100010) (customer 'Contoso (old name)'): address (none) -> '12 High Street'" \
+        in result.out
+    assert customers_by_name(cli)["Contoso (old name)"]["main_site"]["city"] == "London"
+
+
+def test_the_address_follows_also_only_with_the_setting(cli, write_config, sandbox):
+    write_config()
+    cli("import", "customers", "also")
+    sandbox.state.data.companies[1]["City"] = "München"
+    cli("import", "customers", "also")
+    assert customers_by_name(cli)["Fabrikam GmbH"]["main_site"]["city"] == "Berlin"
+    write_config(update_main_site_address=True)
+    cli("import", "customers", "also")
+    assert customers_by_name(cli)["Fabrikam GmbH"]["main_site"]["city"] == "München"
+
+
+def test_an_empty_address_upstream_never_wipes_the_psa_address(cli, write_config, sandbox):
+    write_config(update_main_site_address=True)
+    cli("import", "customers", "also")
+    for key in ("Address", "City", "Zip", "Country"):
+        sandbox.state.data.companies[1][key] = None
+    cli("import", "customers", "also")
+    assert customers_by_name(cli)["Fabrikam GmbH"]["main_site"]["city"] == "Berlin"
+
+
+def test_two_companies_with_the_same_name_are_never_silently_merged(cli, config, sandbox):
+    sandbox.state.data.companies.append(_company(100030, "Fabrikam GmbH", "Other 1", "Hamburg", "20095", "Germany"))
+    result = cli("import", "customers", "also")
+    assert result.code == 1  # partial: a person must map the twin by hand
+    assert "Fabrikam GmbH (100030): another company, Fabrikam GmbH (100011), has the same name" in result.err
+    mappings = mappings_by_id(cli)
+    assert "100011" in mappings and "100030" not in mappings
+    assert list(customers_by_name(cli)).count("Fabrikam GmbH") == 1
+    assert cli("history", "--json").json[0]["status"] == "partial"
+
+
+def test_an_import_run_twice_changes_nothing(cli, config, tmp_path):
+    cli("import", "customers", "also")
+    before = [line for line in dump_database(tmp_path / "integrator.db") if "sync_runs" not in line]
+    result = cli("import", "customers", "also")
+    assert "0 created, 0 updated, 0 deactivated, 11 unchanged, 1 skipped" in result.out
+    after = [line for line in dump_database(tmp_path / "integrator.db") if "sync_runs" not in line]
+    assert before == after
+
+
+def test_dry_run_prints_the_plan_and_leaves_the_database_byte_for_byte_unchanged(cli, config, tmp_path):
+    cli("customers", "add", "Contoso Ltd")
+    db = tmp_path / "integrator.db"
+    before_bytes, before_dump = db.read_bytes(), dump_database(db)
+    result = cli("import", "customers", "also", "--dry-run")
+    assert result.code == 0
+    assert "map       Contoso Ltd (100010) -> customer 'Contoso Ltd'" in result.out
+    assert "create    Café Lumière SARL (100013): new customer under 'ALSO Customers'" in result.out
+    assert "skip      Old Client Ltd (100019): terminated: not created" in result.out
+    assert "dry run, nothing written" in result.out
+    assert dump_database(db) == before_dump and db.read_bytes() == before_bytes
+
+
+def test_import_records_a_sync_run(cli, config):
+    cli("import", "customers", "also")
+    run = cli("history", "--json").json[0]
+    assert (run["vendor"], run["entity"], run["status"], run["created"], run["updated"]) == (
+        "also", "customers", "ok", 11, 0)
+    assert run["finished_at"] is not None and run["errors"] == []
+
+
+def test_a_failed_listing_records_a_failed_run_and_changes_nothing(cli, config, sandbox, tmp_path):
+    cli("customers", "add", "Contoso Ltd")
+    sandbox.inject(operation="GetCompanies", status=500, times=-1, message="Backend down")
+    result = cli("import", "customers", "also")
+    assert result.code == 1 and "GetCompanies failed: Backend down" in result.err
+    assert list(customers_by_name(cli)) == ["Contoso Ltd"]
+    assert cli("history", "--json").json[0]["status"] == "failed"
+
+
+def test_generate_maps_exact_names_only_and_reports_the_rest(cli, config):
+    cli("customers", "add", "Contoso Ltd")
+    cli("customers", "add", "Fabrikam")  # not exact
+    result = cli("mappings", "generate", "also")
+    assert result.code == 0
+    assert "mapped    Contoso Ltd (100010) -> 'Contoso Ltd'" in result.out
+    assert "unmapped  Fabrikam GmbH (100011): no customer is named exactly 'Fabrikam GmbH'" in result.out
+    assert set(mappings_by_id(cli)) == {"100010"}
+    assert len(customers_by_name(cli)) == 2  # generate never creates customers
+    assert result.out.splitlines()[-1] == "1 mapped, 11 left unmapped"
+
+
+def test_generate_twice_maps_nothing_new(cli, config):
+    cli("customers", "add", "Contoso Ltd")
+    cli("mappings", "generate", "also")
+    assert cli("mappings", "generate", "also").out.splitlines()[-1].startswith("0 mapped")
+
+
+def test_manual_mapping_errors_are_clear(cli, config):
+    cli("customers", "add", "Contoso Ltd")
+    result = cli("mappings", "add", "also", "--external-id", "100010", "--customer", "Nobody")
+    assert result.code == 1 and "no customer is named 'Nobody'" in result.err
+    assert cli("mappings", "add", "also", "--external-id", "100010", "--customer", "Contoso Ltd").code == 0
+    result = cli("mappings", "add", "also", "--external-id", "100010", "--customer", "Contoso Ltd")
+    assert result.code == 1 and "already mapped to 'Contoso Ltd'" in result.err
+    result = cli("mappings", "remove", "also", "--external-id", "999")
+    assert result.code == 1 and "no mapping for also company 999" in result.err
+    assert cli("mappings", "remove", "also", "--external-id", "100010").code == 0
+    assert cli("mappings", "list", "also", "--json").json == []
+
+
+def test_suggest_ranks_normalised_names_and_email_domains_without_mapping(cli, config):
+    cli("customers", "add", "MULLER & SOHNE")
+    cli("customers", "add", "Contoso Group")
+    cli("customers", "add", "Tailspin Toys")
+    suggestions = {s["external_id"]: s for s in cli("mappings", "suggest", "also", "--json").json}
+    assert suggestions["100012"]["candidates"][0]["customer"] == "MULLER & SOHNE"
+    assert suggestions["100012"]["candidates"][0]["score"] == 95
+    assert suggestions["100010"]["candidates"][0] == {"customer": "Contoso Group", "score": 80,
+                                                      "why": "e-mail domain matches the name"}
+    assert suggestions["100015"]["candidates"][0]["customer"] == "Tailspin Toys"
+    assert cli("mappings", "list", "also", "--json").json == []
+    text = cli("mappings", "suggest", "also").out
+    assert "integrator mappings add also --external-id 100012 --customer 'MULLER & SOHNE'" in text
+
+
+def test_the_reseller_itself_is_not_a_customer(cli, config):
+    cli("import", "customers", "also")
+    assert all(m["external_id"] != str(RESELLER_ID) for m in cli("mappings", "list", "also", "--json").json)
