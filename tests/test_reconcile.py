@@ -1,0 +1,82 @@
+"""The planners are pure: records in, plan out, no HTTP and no database."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from core.reconcile.customers import CustomerRow, MappingRow, plan_customer_import
+from core.reconcile.licences import LicenceRow, find_gone, plan_licences
+from core.types import Address, DeactivationAction, Disappearance, VendorCustomer, VendorSubscription
+
+COMPANY = VendorCustomer("10", "Contoso Ltd", True, "Active", Address("1 Road", "Leeds", "LS1", "UK"),
+                         contract_end_date=date(2030, 1, 1))
+
+
+def sub(ext, qty=1, terminated=False, **kw):
+    return VendorSubscription(ext, "10", f"Sub {ext}", "Terminated" if terminated else "Active", terminated, qty, **kw)
+
+
+def row(ext, qty=1, active=True, **kw):
+    return LicenceRow(id=int(ext), external_id=ext, vendor_customer_id="10", customer_id=1, name=f"Sub {ext}",
+                      status="Active", active=active, quantity=qty, end_date=date(2030, 1, 1), **kw)
+
+
+def test_customer_plan_kinds():
+    companies = [COMPANY, VendorCustomer("11", "New Co", True, "Active"),
+                 VendorCustomer("12", "Gone Co", False, "Terminated"),
+                 VendorCustomer("13", "Mapped Co", True, "Active")]
+    customers = [CustomerRow(1, "Contoso Ltd", None), CustomerRow(2, "Mapped (PSA name)", None)]
+    plan = plan_customer_import(companies, customers, [MappingRow("13", "Mapped Co", 2)],
+                                update_main_site_address=False)
+    assert [(a.company.external_id, a.kind) for a in plan.actions] == [
+        ("10", "map"), ("11", "create"), ("12", "skip"), ("13", "unchanged")]
+
+
+def test_a_customer_already_mapped_to_another_company_is_not_auto_mapped_again():
+    plan = plan_customer_import([COMPANY], [CustomerRow(1, "Contoso Ltd", None)], [MappingRow("99", "x", 1)],
+                                update_main_site_address=False)
+    assert plan.actions[0].kind == "skip" and "already mapped to company 99" in plan.actions[0].reason
+
+
+def test_licence_plan_create_update_and_unchanged():
+    current = [row("1", qty=5), row("2", qty=3)]
+    plan = plan_licences(COMPANY, 1, [sub("1", 5), sub("2", 4), sub("3", 2)], current, {},
+                         set_price_and_cost=False)
+    assert [c.external_id for c in plan.creates] == ["3"]
+    assert [(c.external_id, c.changes) for c in plan.updates] == [("2", {"quantity": (3, 4)})]
+    assert plan.unchanged == 1
+
+
+def test_prices_are_untouched_when_the_setting_is_off():
+    current = [row("1", price=Decimal("3.1"), cost=Decimal("2.7"), currency="EUR")]
+    plan = plan_licences(COMPANY, 1, [sub("1", price=Decimal("9"), cost=Decimal("8"), currency="USD")], current, {},
+                         set_price_and_cost=False)
+    assert plan.updates == [] and plan.unchanged == 1
+
+
+def test_gone_and_terminated_are_found_but_unreadable_records_are_not_deleted():
+    current = [row("1"), row("2"), row("3")]
+    gone = find_gone([sub("1", terminated=True)], current, "10", unreadable={"3"})
+    assert [(g.external_id, g.reason) for g in gone] == [("1", Disappearance.TERMINATED),
+                                                       ("2", Disappearance.DELETED)]
+
+
+def test_deletions_follow_the_decisions_and_the_guard():
+    current = [row("1"), row("2"), row("3"), row("4")]
+    upstream = [sub("1"), sub("2"), sub("3")]
+    plan = plan_licences(COMPANY, 1, upstream, current, {"4": DeactivationAction.ZERO_QUANTITY},
+                         set_price_and_cost=False)
+    assert [(c.external_id, c.changes) for c in plan.deactivations] == [("4", {"quantity": (1, 0)})]
+    plan = plan_licences(COMPANY, 1, [], current, {k: DeactivationAction.DEACTIVATE for k in "1234"},
+                         set_price_and_cost=False)
+    assert plan.deactivations == [] and len(plan.held_back) == 4 and "came back empty" in plan.guard_reason
+    plan = plan_licences(COMPANY, 1, [], current, {k: DeactivationAction.DEACTIVATE for k in "1234"},
+                         set_price_and_cost=False, allow_mass_deactivation=True)
+    assert len(plan.deactivations) == 4 and plan.held_back == []
+
+
+def test_a_duplicate_subscription_id_is_used_once_and_reported():
+    plan = plan_licences(COMPANY, 1, [sub("1", 2), sub("1", 9)], [], {}, set_price_and_cost=False)
+    assert len(plan.creates) == 1 and plan.creates[0].values["quantity"] == 2
+    assert plan.skipped == ["Sub 1 (1): listed twice; the first is used"]
