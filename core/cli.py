@@ -58,11 +58,23 @@ def echo_json(value: Any) -> None:
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
     """Imports customers and cloud subscriptions from distributor marketplaces into the PSA database."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
-                        format="integrator: %(levelname)s: %(message)s")
+    _configure_logging(verbose)
     for noisy in ("urllib3", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = Context(config)
+
+
+def _configure_logging(verbose: bool) -> None:
+    """One handler on stderr (the stderr of this call: tests swap it), replaced on every invocation."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "integrator", False)]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.integrator = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("integrator: %(levelname)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("integrator.runs").setLevel(logging.NOTSET)
 
 
 # -- plugins, sandbox, connection ----------------------------------------------------------------
@@ -363,6 +375,72 @@ def history_cmd(ctx: Context, as_json: bool, limit: int) -> None:
                       "errors"],
                      [[r["id"], r["vendor"], r["entity"], r["started_at"][:19], r["status"], r["created"],
                        r["updated"], r["deactivated"], len(r["errors"])] for r in runs]))
+
+
+# -- the integrator ------------------------------------------------------------------------------
+
+@cli.command("run")
+@click.option("--once", is_flag=True, help="One sync of every scheduled integration, then exit.")
+@pass_ctx
+def run_cmd(ctx: Context, once: bool) -> None:
+    """The daemon: sync each enabled integration's entities_to_sync daily at its run_at."""
+    from core.progress import entity_progress
+    from core.scheduler import Daemon, scheduled_vendors, sync_all
+
+    logging.getLogger("integrator.runs").setLevel(logging.INFO)
+    app = ctx.app
+    if not scheduled_vendors(app):
+        raise IntegratorError(f"{app.config.path}: no integration has integrator.enabled: true")
+    daemon = Daemon(app)
+    daemon.install_signal_handlers()
+    if not once:
+        daemon.run_forever()
+        return
+    with entity_progress() as progress:
+        reports = sync_all(app, cancel=daemon.stop, progress=progress)
+    for report in reports:
+        for error in report.errors:
+            click.echo(f"error: {report.vendor} {report.entity}: {error}", err=True)
+        click.echo(report.summary())
+    if daemon.stop.is_set() or any(r.status != "ok" for r in reports):
+        sys.exit(1)
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--max-age-hours", type=float, default=None,
+              help="How old the last successful sync may be [default: stale_after_hours, 26].")
+@pass_ctx
+def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None:
+    """Each integration's last sync and last error; exits 1 when a scheduled one is stale (for monitoring)."""
+    from datetime import timedelta
+
+    from core.status import integration_status, stale_integrations
+
+    app = ctx.app
+    hours = max_age_hours if max_age_hours is not None else app.config.stale_after_hours
+    info = integration_status(app)
+    stale = stale_integrations(app, timedelta(hours=hours))
+    if as_json:
+        echo_json({"integrations": info, "stale": stale, "max_age_hours": hours})
+    else:
+        for vendor, item in info.items():
+            click.echo(f"{vendor}: last sync {item['last_success'] or 'never'}; "
+                       f"last error {item['last_error'] or 'none'}")
+    if stale:
+        click.echo(f"integrator: stale (older than {hours:g} hours): " + "; ".join(stale), err=True)
+        sys.exit(1)
+
+
+@cli.command("demo")
+@click.option("--dir", "folder", default="integrator-demo", show_default=True,
+              help="Where the demo config and SQLite database are written.")
+@pass_ctx
+def demo_cmd(ctx: Context, folder: str) -> None:
+    """Start the built-in ALSO sandbox, sync customers and subscriptions into a local SQLite file, show them."""
+    from core.demo import run_demo
+
+    sys.exit(run_demo(ctx.pm, folder))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 from sqlalchemy import select, update
@@ -71,9 +72,19 @@ def _try_acquire(sessions: sessionmaker[Session], vendor: str) -> tuple[bool, In
         return False, holder
 
 
+_held: Counter[str] = Counter()  # re-entrancy within this process: a run holds it across its entities
+
+
 @contextlib.contextmanager
 def integration_lock(sessions: sessionmaker[Session], vendor: str, wait: float = 0.0) -> Iterator[None]:
     """Hold the integration's lock; raise LockedError if another live process holds it past ``wait``."""
+    if _held[vendor]:
+        _held[vendor] += 1
+        try:
+            yield
+        finally:
+            _held[vendor] -= 1
+        return
     deadline = time.monotonic() + wait
     while True:
         acquired, holder = _try_acquire(sessions, vendor)
@@ -86,9 +97,11 @@ def integration_lock(sessions: sessionmaker[Session], vendor: str, wait: float =
                               "wait for it to finish")
         time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
     recover_stale_runs(sessions, vendor)
+    _held[vendor] += 1
     try:
         yield
     finally:
+        _held[vendor] -= 1
         with sessions.begin() as session:
             session.execute(update(IntegrationLock).where(
                 IntegrationLock.vendor == vendor, IntegrationLock.pid == os.getpid()

@@ -122,7 +122,8 @@ class VendorFacade:
         if model is None:
             return VendorSettings
         if not (isinstance(model, type) and issubclass(model, VendorSettings)):
-            raise PluginError(f"plugin {self.vendor!r}: integrator_settings_model must return a VendorSettings subclass")
+            raise PluginError(
+                f"plugin {self.vendor!r}: integrator_settings_model must return a VendorSettings subclass")
         return model
 
     def connect(self, settings: VendorSettings) -> Connection:
@@ -141,5 +142,6 @@ class VendorFacade:
         by_id = {d.external_id for d in decisions}
         missing = [lic.external_id for lic in licences if lic.external_id not in by_id]
         if missing:
-            raise PluginError(f"plugin {self.vendor!r}: integrator_deactivate gave no decision for {', '.join(missing)}")
+            raise PluginError(
+                f"plugin {self.vendor!r}: integrator_deactivate gave no decision for {', '.join(missing)}")
         return decisions

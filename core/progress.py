@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,3 +31,14 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
         bar = state.get("bar")
         if bar is not None:
             bar.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def entity_progress() -> Iterator[Callable[[str], Callable[[int, int], None] | None]]:
+    """A progress bar per synced entity (``integrator run --once``, ``integrator demo``)."""
+    with contextlib.ExitStack() as stack:
+
+        def for_entity(entity: str) -> Callable[[int, int], None] | None:
+            return stack.enter_context(progress_bar(f"Syncing {entity}"))
+
+        yield for_entity

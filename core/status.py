@@ -20,15 +20,25 @@ def recent_runs(app: App, limit: int = 0) -> list[dict[str, Any]]:
         return [store.run_json(r) for r in session.scalars(query)]
 
 
-def _last(app: App, vendor: str, *statuses: str) -> SyncRun | None:
+def _last(app: App, vendor: str, *statuses: str, entity: str | None = None) -> SyncRun | None:
+    query = select(SyncRun).where(SyncRun.vendor == vendor, SyncRun.status.in_(statuses))
+    if entity is not None:
+        query = query.where(SyncRun.entity == entity)
     with app.sessions() as session:
-        return session.scalars(select(SyncRun).where(SyncRun.vendor == vendor, SyncRun.status.in_(statuses))
-                               .order_by(SyncRun.id.desc()).limit(1)).first()
+        return session.scalars(query.order_by(SyncRun.id.desc()).limit(1)).first()
 
 
 def last_success(app: App, vendor: str) -> datetime | None:
-    run = _last(app, vendor, "ok")
-    return run.finished_at if run is not None else None
+    """When every entity the integration syncs last succeeded: the oldest of their last successes."""
+    entities = app.config.integrations[vendor].integrator.ordered_entities() if vendor in app.config.integrations \
+        else [None]
+    times = []
+    for entity in entities or [None]:
+        run = _last(app, vendor, "ok", entity=entity)
+        if run is None or run.finished_at is None:
+            return None
+        times.append(run.finished_at)
+    return min(times)
 
 
 def integration_status(app: App) -> dict[str, dict[str, Any]]:
@@ -61,5 +71,6 @@ def stale_integrations(app: App, max_age: timedelta) -> list[str]:
             stale.append(f"{vendor}: never synced successfully")
         elif now - ok > max_age:
             hours = (now - ok).total_seconds() / 3600
-            stale.append(f"{vendor}: last successful sync {hours:.1f} hours ago ({ok.isoformat(timespec='seconds')} UTC)")
+            when = ok.isoformat(timespec="seconds")
+            stale.append(f"{vendor}: last successful sync {hours:.1f} hours ago ({when} UTC)")
     return stale

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,7 +118,8 @@ def _problems(listing: Listing[Any], prefix: str = "") -> list[str]:
 
 # -- customers ---------------------------------------------------------------------------------
 
-def import_customers(app: App, vendor: str, *, dry_run: bool = False) -> RunReport:
+def import_customers(app: App, vendor: str, *, dry_run: bool = False, progress: Progress | None = None,
+                     cancel: threading.Event | None = None) -> RunReport:
     settings, facade = _settings(app, vendor)
     report = RunReport(vendor, "customers", dry_run=dry_run)
     with _recorded(app, report):
@@ -221,7 +224,7 @@ def _select_targets(app: App, vendor: str, settings: VendorSettings, companies: 
 
 
 def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_mass_deactivation: bool = False,
-                         progress: Progress | None = None) -> RunReport:
+                         progress: Progress | None = None, cancel: threading.Event | None = None) -> RunReport:
     settings, facade = _settings(app, vendor)
     report = RunReport(vendor, "subscriptions", dry_run=dry_run)
     with _recorded(app, report), _connected(facade, settings) as connection:
@@ -237,7 +240,7 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
 
         done = 0
         with ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="listing") as pool:
-            for target, listing, error in pool.map(fetch, targets):
+            for target, listing, error in bounded_map(pool, fetch, targets, settings.max_concurrency * 2, cancel):
                 label = f"{target.company.name} ({target.company.external_id})"
                 if listing is None:
                     report.errors.append(f"{label}: {error}")
@@ -248,7 +251,32 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
                 done += 1
                 if progress is not None:
                     progress(done, len(targets))
+        if done < len(targets):
+            report.status = "failed"
+            report.errors.append(f"stopped after {done} of {len(targets)} customers; the rest were left as they were")
     return report
+
+
+def bounded_map(pool: ThreadPoolExecutor, fn: Callable[[Any], Any], items: list[Any], window: int,
+                cancel: threading.Event | None = None) -> Iterator[Any]:
+    """``pool.map`` in order, but with at most ``window`` calls in flight or waiting to be consumed, so
+    memory stays flat however many customers there are, and a stop request ends it between customers."""
+    pending: deque[Future[Any]] = deque()
+    source = iter(items)
+    for item in source:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= window:
+            break
+    while pending:
+        if cancel is not None and cancel.is_set():
+            for future in pending:
+                future.cancel()
+            return
+        result = pending.popleft().result()
+        for item in source:
+            pending.append(pool.submit(fn, item))
+            break
+        yield result
 
 
 def _sync_customer_licences(app: App, vendor: str, settings: VendorSettings, facade: VendorFacade,

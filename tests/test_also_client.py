@@ -117,7 +117,8 @@ def test_a_closed_port_is_unreachable_with_the_url():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     c = AlsoClient(f"http://127.0.0.1:{port}", "u", "p", retries=1, backoff=0.01, timeout=2)
-    with pytest.raises(VendorUnreachableError, match=rf"cannot reach ALSO at http://127.0.0.1:{port}: connection refused"):
+    expected = rf"cannot reach ALSO at http://127.0.0.1:{port}: connection refused"
+    with pytest.raises(VendorUnreachableError, match=expected):
         c.login()
 
 

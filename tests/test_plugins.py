@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core import Connection, Listing, VendorAccount, VendorCustomer, hookimpl
-from core import hookspecs
+from core import Connection, Listing, VendorAccount, VendorCustomer, hookimpl, hookspecs
 from core.errors import PluginError
 from core.plugins import VendorFacade, get_plugin_manager
 from core.settings import VendorSettings

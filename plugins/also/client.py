@@ -123,7 +123,8 @@ class AlsoClient:
     # -- session -----------------------------------------------------------------------------
 
     def login(self) -> None:
-        response = self._post("GetSessionToken", {"username": self.username, "password": self._password.get_secret_value()}, None)
+        credentials = {"username": self.username, "password": self._password.get_secret_value()}
+        response = self._post("GetSessionToken", credentials, None)
         if response.status_code != 200:
             fault = parse_fault(response.content)
             if fault is not None:

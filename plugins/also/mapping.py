@@ -9,7 +9,11 @@ from typing import Any
 
 from core.types import Address, VendorCustomer, VendorSubscription
 
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
+_DATE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"  # the date
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?)?"  # an optional time with 0-7 fractional digits
+    r"(?:Z|[+-]\d{2}:?\d{2})?$"  # a zone the live service never sends, tolerated
+)
 
 
 class RecordError(ValueError):

@@ -1,0 +1,261 @@
+"""The integrator: run --once, the daemon, the lock, stale runs, catch-up, signals, status."""
+
+from __future__ import annotations
+
+import datetime as real_datetime
+import json
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import types
+import urllib.request
+from pathlib import Path
+
+import pytest
+import schedule
+
+from core.config import load_config
+from core.db import open_database
+from core.plugins import get_plugin_manager
+from core.scheduler import Daemon
+from core.sync import App
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_app(config_path: Path) -> App:
+    pm = get_plugin_manager()
+    config = load_config(config_path, pm)
+    return App(config=config, pm=pm, sessions=open_database(config.database_url))
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "core.cli", *args], cwd=ROOT, env=os.environ.copy(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db, timeout=30) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def wait_for(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except sqlite3.OperationalError:  # the other process is still creating the schema
+            pass
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_run_once_syncs_customers_before_subscriptions_whatever_the_yaml_order(cli, write_config):
+    write_config(integrator={"enabled": True, "entities_to_sync": ["subscriptions", "customers"]})
+    result = cli("run", "--once")
+    assert result.code == 0, result.err
+    runs = cli("history", "--json").json
+    assert [r["entity"] for r in reversed(runs)] == ["customers", "subscriptions"]
+    assert runs[0]["created"] == 15 and runs[1]["created"] == 11
+
+
+def test_run_once_exits_non_zero_when_an_entity_is_partial(cli, config, sandbox):
+    sandbox.inject(operation="GetSubscriptions", account_id=100011, status=500, times=-1, message="boom")
+    result = cli("run", "--once")
+    assert result.code == 1 and "Fabrikam GmbH (100011): GetSubscriptions failed: boom" in result.err
+
+
+def test_run_once_logs_each_run_in_a_structured_form(cli, config):
+    result = cli("run", "--once")
+    assert "event=sync_start vendor=also entity=customers" in result.err
+    assert "event=sync_done vendor=also entity=subscriptions status=ok created=15" in result.err
+
+
+def test_a_second_sync_of_the_same_integration_is_refused_while_one_runs(cli, config, sandbox, tmp_path):
+    sandbox.state.latency = 0.15
+    first = spawn("run", "--once")
+    try:
+        wait_for(lambda: (tmp_path / "integrator.db").exists()
+                 and query(tmp_path / "integrator.db", "SELECT count(*) FROM sync_runs WHERE status='running'")
+                 [0][0] == 1)
+        result = cli("run", "--once")
+        assert result.code == 1
+        assert f"integration 'also' is being synced by process {first.pid}" in result.err
+        assert first.wait(timeout=60) == 0
+    finally:
+        first.kill()
+    assert {r["status"] for r in cli("history", "--json").json} == {"ok"}
+
+
+def test_a_run_left_running_by_a_killed_process_is_marked_failed_and_the_lock_recovered(cli, config, sandbox,
+                                                                                          tmp_path):
+    sandbox.state.latency = 0.2
+    victim = spawn("run", "--once")
+    db = tmp_path / "integrator.db"
+    wait_for(lambda: db.exists() and query(db, "SELECT count(*) FROM sync_runs WHERE status='running'")[0][0] == 1)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    sandbox.state.latency = 0
+    result = cli("run", "--once")
+    assert result.code == 0, result.err
+    runs = cli("history", "--json").json
+    killed = [r for r in runs if r["status"] == "failed"]
+    assert len(killed) == 1 and f"the process {victim.pid} running this sync stopped" in killed[0]["errors"][0]
+    assert query(db, "SELECT count(*) FROM sync_runs WHERE status='running'") == [(0,)]
+    assert len(cli("licences", "list", "--json").json) == 15
+
+
+def test_sigterm_during_a_sync_stops_cleanly_leaving_the_database_consistent(cli, write_config, sandbox, tmp_path):
+    write_config(max_concurrency=1)
+    assert cli("import", "customers", "also").code == 0
+    sandbox.state.latency = 0.3
+    daemon = spawn("run")  # the daemon catches up at once: it never synced subscriptions successfully
+    db = tmp_path / "integrator.db"
+    wait_for(lambda: query(db, "SELECT count(*) FROM licences")[0][0] >= 2, timeout=30)
+    daemon.send_signal(signal.SIGTERM)
+    out, err = daemon.communicate(timeout=20)
+    assert daemon.returncode == 0, err
+    assert "event=stopping signal=SIGTERM" in err and "event=daemon_stop" in err
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    run = cli("history", "--json").json[0]
+    assert run["entity"] == "subscriptions" and run["status"] == "failed" and run["finished_at"]
+    assert any("stopped after" in e for e in run["errors"])
+    # Every customer is either fully synced or untouched: no half-written customer.
+    per_company = dict(query(db, "SELECT vendor_customer_id, count(*) FROM licences GROUP BY vendor_customer_id"))
+    expected = {"100010": 2, "100011": 2, "100012": 2, "100013": 1, "100015": 2, "100016": 1, "100017": 1,
+                "100018": 2, "100020": 1, "100021": 1}
+    assert per_company and all(expected[k] == v for k, v in per_company.items())
+    assert query(db, "SELECT count(*) FROM integration_locks WHERE pid IS NOT NULL") == [(0,)]
+    sandbox.state.latency = 0
+    assert cli("run", "--once").code == 0
+    assert len(cli("licences", "list", "--json").json) == 15
+
+
+def test_the_daemon_survives_a_failing_job(config, monkeypatch, caplog):
+    app = make_app(config)
+    daemon = Daemon(app, schedule.Scheduler())
+    calls = []
+
+    def explode(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("plugin bug")
+
+    monkeypatch.setitem(__import__("core.sync", fromlist=["ENTITY_SYNCS"]).ENTITY_SYNCS, "customers", explode)
+    with caplog.at_level(logging.INFO, logger="integrator.runs"):
+        daemon.job("also")
+        daemon.job("also")
+    assert len(calls) == 2
+    assert "event=sync_crashed vendor=also error='RuntimeError: plugin bug'" in caplog.text
+
+
+def fake_clock(monkeypatch, start: real_datetime.datetime):
+    """Drive ``schedule``'s notion of now without waiting."""
+    state = {"now": start}
+
+    class FakeDateTime(real_datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return state["now"]
+
+    fake = types.ModuleType("fake_datetime")
+    fake.__dict__.update(real_datetime.__dict__)
+    fake.datetime = FakeDateTime
+    monkeypatch.setattr(schedule, "datetime", fake)
+    return state
+
+
+def test_a_scheduled_run_fires_at_run_at(cli, write_config, monkeypatch):
+    path = write_config(integrator={"enabled": True, "run_at": "02:00"})
+    clock = fake_clock(monkeypatch, real_datetime.datetime(2026, 11, 25, 1, 59, 0))
+    daemon = Daemon(make_app(path), schedule.Scheduler())
+    daemon.scheduler.run_pending()
+    assert cli("history", "--json").json == []
+    clock["now"] = real_datetime.datetime(2026, 11, 25, 2, 0, 1)
+    daemon.scheduler.run_pending()
+    assert [r["entity"] for r in cli("history", "--json").json] == ["subscriptions", "customers"]
+    job = daemon.scheduler.get_jobs()[0]
+    assert job.next_run == real_datetime.datetime(2026, 11, 26, 2, 0)
+
+
+def test_catch_up_syncs_at_start_only_when_the_last_success_is_older_than_a_day(cli, config, tmp_path):
+    daemon = Daemon(make_app(config), schedule.Scheduler())
+    assert daemon.catch_up() == ["also"]  # never synced
+    assert daemon.catch_up() == []  # just synced
+    query_db = tmp_path / "integrator.db"
+    with sqlite3.connect(query_db) as conn:
+        conn.execute("UPDATE sync_runs SET finished_at = datetime(finished_at, '-2 days')")
+    assert daemon.catch_up() == ["also"]
+
+
+def test_status_is_non_zero_when_a_scheduled_integration_is_stale(cli, config, tmp_path):
+    result = cli("status")
+    assert result.code == 1 and "also: never synced successfully" in result.err
+    cli("run", "--once")
+    result = cli("status", "--json")
+    assert result.code == 0 and result.json["stale"] == [] and result.json["integrations"]["also"]["last_success"]
+    with sqlite3.connect(tmp_path / "integrator.db") as conn:
+        conn.execute("UPDATE sync_runs SET finished_at = datetime(finished_at, '-30 hours')")
+    result = cli("status")
+    assert result.code == 1 and "stale (older than 26 hours): also: last successful sync 30.0 hours ago" in result.err
+    assert cli("status", "--max-age-hours", "48").code == 0
+
+
+def test_history_shows_the_last_sync_and_the_last_error(cli, config, sandbox):
+    cli("run", "--once")
+    sandbox.inject(operation="GetCompanies", status=500, times=-1, message="maintenance")
+    cli("run", "--once")
+    text = cli("history").out
+    assert text.startswith("also: last sync 20")
+    assert "last error GetCompanies failed: maintenance" in text
+
+
+def test_demo_runs_everything_on_embedded_defaults(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("INTEGRATOR_CONFIG", raising=False)
+    result = cli("demo", "--dir", str(tmp_path / "demo"))
+    assert result.code == 0, result.err
+    assert "Müller & Söhne GmbH" in result.out and "Exchange Online (Plan 1)" in result.out
+    assert "also subscriptions (ok): 15 created" in result.out
+    assert (tmp_path / "demo" / "integrator.db").exists()
+
+
+def test_sandbox_command_serves_the_api_in_the_foreground(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "--port", str(port), "--password", "pw"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def answer():
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/SimpleAPI/SimpleAPIService.svc/rest/GetSessionToken",
+                data=json.dumps({"username": "api-user@acme-msp.example", "password": "pw"}).encode(),
+                headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    return json.loads(response.read())
+            except OSError:
+                return None
+
+        wait_for(lambda: answer() is not None, timeout=15)
+        assert isinstance(answer(), str)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_idle_daemon_stops_on_a_signal_with_exit_zero(cli, config, signum, tmp_path):
+    assert cli("run", "--once").code == 0
+    daemon = spawn("run")
+    wait_for(lambda: daemon.poll() is None and time.sleep(1.0) is None, timeout=5)
+    daemon.send_signal(signum)
+    _, err = daemon.communicate(timeout=15)
+    assert daemon.returncode == 0 and "event=daemon_stop" in err
