@@ -24,9 +24,9 @@ class Context:
     """Builds the plugin manager, config and database on first use, so that each command pays only for
     what it needs."""
 
-    def __init__(self, config: str | None) -> None:
+    def __init__(self, config: str | None, pm: Any = None) -> None:
         self.config_option = config
-        self._pm: Any = None
+        self._pm: Any = pm
         self._app: App | None = None
 
     @property
@@ -61,7 +61,7 @@ def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
     _configure_logging(verbose)
     for noisy in ("urllib3", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    ctx.obj = Context(config)
+    ctx.obj = Context(config, ctx.obj)
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -77,7 +77,7 @@ def _configure_logging(verbose: bool) -> None:
     logging.getLogger("integrator.runs").setLevel(logging.NOTSET)
 
 
-# -- plugins, sandbox, connection ----------------------------------------------------------------
+# -- plugins and connection ---------------------------------------------------------------------
 
 @cli.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -91,36 +91,6 @@ def plugins_cmd(ctx: Context, as_json: bool) -> None:
         return
     click.echo(table(["plugin", "version", "module", "hooks"],
                      [[i.name, i.version, i.module, ", ".join(i.hooks)] for i in infos]))
-
-
-@cli.command("sandbox")
-@click.option("--port", type=int, default=8765, show_default=True, help="Loopback port (0: any free one).")
-@click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
-@click.option("--username", default=None, help="Username it accepts [default: api-user@acme-msp.example].")
-@click.option("--password", default=None, help="Password it accepts [default: sandbox-password].")
-@click.option("--latency-ms", type=float, default=0.0, help="Delay before every answer.")
-@click.option("--companies", type=int, default=None, help="Serve a generated dataset of this many companies.")
-@click.option("--subscriptions-per-company", type=int, default=10, show_default=True)
-def sandbox_cmd(port: int, host: str, username: str | None, password: str | None, latency_ms: float,
-                companies: int | None, subscriptions_per_company: int) -> None:
-    """Serve the built-in ALSO sandbox (the Simple API on loopback, demo data) in the foreground."""
-    from plugins.also import sandbox
-
-    data = sandbox.generated_data(companies, subscriptions_per_company) if companies else sandbox.demo_data()
-    state = sandbox.make_state(data, username or sandbox.DEFAULT_USERNAME, password or sandbox.DEFAULT_PASSWORD)
-    state.latency = latency_ms / 1000
-    try:
-        server = sandbox.SandboxServer(state, host, port)
-    except (OSError, ValueError) as exc:
-        raise IntegratorError(f"cannot serve the sandbox on {host}:{port}: {exc}") from None
-    click.echo(f"ALSO sandbox serving {server.url} (user {username or sandbox.DEFAULT_USERNAME}); Ctrl-C stops it",
-               err=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
 
 
 @cli.command("test-connection")
@@ -201,7 +171,7 @@ def mappings_generate(ctx: Context, vendor: str) -> None:
 
 @mappings_group.command("add")
 @click.argument("vendor")
-@click.option("--external-id", required=True, help="The vendor's id of the company (ALSO: AccountId).")
+@click.option("--external-id", required=True, help="The vendor's id of the company (for ALSO its AccountId).")
 @click.option("--customer", required=True, help="The customer's exact name.")
 @pass_ctx
 def mappings_add(ctx: Context, vendor: str, external_id: str, customer: str) -> None:
@@ -432,21 +402,12 @@ def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None
         sys.exit(1)
 
 
-@cli.command("demo")
-@click.option("--dir", "folder", default="integrator-demo", show_default=True,
-              help="Where the demo config and SQLite database are written.")
-@pass_ctx
-def demo_cmd(ctx: Context, folder: str) -> None:
-    """Start the built-in ALSO sandbox, sync customers and subscriptions into a local SQLite file, show them."""
-    from core.demo import run_demo
-
-    sys.exit(run_demo(ctx.pm, folder))
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: an expected failure is one line on stderr and exit 1, never a traceback."""
     try:
-        cli.main(args=argv, prog_name="integrator", standalone_mode=False)
+        pm = get_plugin_manager()
+        pm.hook.integrator_register_commands(cli=cli)
+        cli.main(args=argv, prog_name="integrator", standalone_mode=False, obj=pm)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -1,9 +1,10 @@
-"""The vendor contract: every hook a vendor plugin implements.
+"""The plugin contract: every hook a vendor plugin implements (and one any plugin may).
 
 How a call reaches only the configured vendor: each plugin is registered under its entry-point
 name (the key under ``integrations:`` in the YAML). The core never broadcasts a vendor hook; it
 calls it through ``pm.subset_hook_caller`` with every other plugin removed (see
-``core.plugins.VendorFacade``), and every spec is ``firstresult``. A plugin therefore never needs
+``core.plugins.VendorFacade``), and every vendor spec is ``firstresult``. Only
+``integrator_register_commands`` is broadcast to every plugin. A plugin therefore never needs
 to check which vendor is meant, and two plugins never answer the same call.
 
 Hooks are always called with keyword arguments. Specs grow by new parameters, never by renames.
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import click
+
     from core.settings import VendorSettings
     from core.types import (
         Connection,
@@ -30,6 +33,16 @@ hookspec = pluggy.HookspecMarker("integrator")
 
 #: The version of this contract. Bumped on any change a plugin must know of.
 HOOK_CONTRACT_VERSION = 1
+
+
+@hookspec
+def integrator_register_commands(cli: click.Group) -> None:
+    """Add the plugin's own commands to the ``integrator`` command group (e.g. ALSO's ``sandbox``).
+
+    Called for every loaded plugin when the command line starts.
+
+    .. versionadded:: 1
+    """
 
 
 @hookspec(firstresult=True)

@@ -46,6 +46,14 @@ def make_client(settings: AlsoSettings) -> AlsoClient:
 
 
 @hookimpl
+def integrator_register_commands(cli) -> None:  # type: ignore[no-untyped-def]
+    from plugins.also.commands import demo_cmd, sandbox_cmd
+
+    cli.add_command(sandbox_cmd)
+    cli.add_command(demo_cmd)
+
+
+@hookimpl
 def integrator_settings_model() -> type[VendorSettings]:
     return AlsoSettings
 

@@ -1,0 +1,50 @@
+"""The ALSO plugin's own commands: ``integrator sandbox`` and ``integrator demo``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from core.errors import IntegratorError
+
+
+@click.command("sandbox")
+@click.option("--port", type=int, default=8765, show_default=True, help="Loopback port (0: any free one).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
+@click.option("--username", default=None, help="Username it accepts [default: api-user@acme-msp.example].")
+@click.option("--password", default=None, help="Password it accepts [default: sandbox-password].")
+@click.option("--latency-ms", type=float, default=0.0, help="Delay before every answer.")
+@click.option("--companies", type=int, default=None, help="Serve a generated dataset of this many companies.")
+@click.option("--subscriptions-per-company", type=int, default=10, show_default=True)
+def sandbox_cmd(port: int, host: str, username: str | None, password: str | None, latency_ms: float,
+                companies: int | None, subscriptions_per_company: int) -> None:
+    """Serve the built-in ALSO sandbox (the Simple API on loopback, demo data) in the foreground."""
+    from plugins.also import sandbox
+
+    data = sandbox.generated_data(companies, subscriptions_per_company) if companies else sandbox.demo_data()
+    state = sandbox.make_state(data, username or sandbox.DEFAULT_USERNAME, password or sandbox.DEFAULT_PASSWORD)
+    state.latency = latency_ms / 1000
+    try:
+        server = sandbox.SandboxServer(state, host, port)
+    except (OSError, ValueError) as exc:
+        raise IntegratorError(f"cannot serve the sandbox on {host}:{port}: {exc}") from None
+    click.echo(f"ALSO sandbox serving {server.url} (user {username or sandbox.DEFAULT_USERNAME}); Ctrl-C stops it",
+               err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@click.command("demo")
+@click.option("--dir", "folder", default="integrator-demo", show_default=True,
+              help="Where the demo config and SQLite database are written.")
+@click.pass_context
+def demo_cmd(ctx: click.Context, folder: str) -> None:
+    """Start the built-in ALSO sandbox, sync customers and subscriptions into a local SQLite file, show them."""
+    from plugins.also.demo import run_demo
+
+    sys.exit(run_demo(ctx.obj.pm, folder))
