@@ -99,3 +99,21 @@ def dump_database(path: Path) -> list[str]:
         return list(connection.iterdump())
     finally:
         connection.close()
+
+
+@pytest.fixture
+def external_plugin(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Install the third-party test plugin as a distribution on sys.path (dist-info with an entry point),
+    exactly as pip would lay it out, so that discovery goes through installed metadata."""
+    import shutil
+    import sys
+
+    site = tmp_path_factory.mktemp("site")
+    shutil.copy(Path(__file__).parent / "external_plugin" / "acme_cloud_plugin.py", site)
+    dist = site / "acme_cloud_plugin-0.3.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-cloud-plugin\nVersion: 0.3.0\n")
+    (dist / "entry_points.txt").write_text("[integrator]\nacme_cloud = acme_cloud_plugin\n")
+    monkeypatch.syspath_prepend(str(site))
+    yield site
+    sys.modules.pop("acme_cloud_plugin", None)
