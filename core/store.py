@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -171,16 +171,27 @@ def _apply_customer_changes(session: Session, vendor: str, customer_id: int, ext
 
 # -- licences ----------------------------------------------------------------------------------
 
-def licence_rows_for(session: Session, vendor: str, vendor_customer_id: str,
-                     external_ids: list[str]) -> list[LicenceRow]:
-    """The licences a listing of one company concerns: those it holds now and those it lists."""
-    query = select(Licence).where(Licence.vendor == vendor, Licence.vendor_customer_id == vendor_customer_id)
-    rows = {lic.id: lic for lic in session.scalars(query)}
-    for start in range(0, len(external_ids), 500):
-        chunk = external_ids[start:start + 500]
-        for lic in session.scalars(select(Licence).where(Licence.vendor == vendor, Licence.external_id.in_(chunk))):
-            rows[lic.id] = lic
-    return [_licence_row(lic) for lic in rows.values()]
+def licence_rows_by_company(session: Session, vendor: str,
+                            listed: dict[str, list[str]]) -> dict[str, list[LicenceRow]]:
+    """For each company (id -> the licence ids its listing holds), the licences its listing concerns:
+    those it holds now and those it lists now that another company held (a move), in a few queries."""
+    vendor_customer_ids = list(listed)
+    listed_ids = [ext for exts in listed.values() for ext in exts]
+    lister = {ext: cid for cid, exts in listed.items() for ext in exts}
+    found: dict[int, Licence] = {}
+    for column, values in ((Licence.vendor_customer_id, vendor_customer_ids), (Licence.external_id, listed_ids)):
+        for start in range(0, len(values), 900):
+            query = select(Licence).where(Licence.vendor == vendor, column.in_(values[start:start + 900]))
+            for lic in session.scalars(query):
+                found[lic.id] = lic
+    rows = [_licence_row(lic) for lic in found.values()]
+    session.expunge_all()
+    by_company: dict[str, list[LicenceRow]] = {cid: [] for cid in vendor_customer_ids}
+    for row in rows:
+        owner = lister.get(row.external_id, row.vendor_customer_id)
+        if owner in by_company:
+            by_company[owner].append(row)
+    return by_company
 
 
 def _licence_row(lic: Licence) -> LicenceRow:
@@ -192,28 +203,32 @@ def _licence_row(lic: Licence) -> LicenceRow:
     )
 
 
-def apply_licence_changes(session: Session, vendor: str, vendor_customer_id: str,
-                          changes: list[LicenceChangeSet], run_id: int | None) -> None:
-    """Write creates and updates with one history row per changed field, in the caller's transaction."""
+def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str, LicenceChangeSet]],
+                          run_id: int | None) -> None:
+    """Write creates and updates, with one history row per changed field, as a few set-based statements
+    in the caller's transaction. ``changes`` pairs each change with its vendor company's id."""
     stamp = now()
-    for change in changes:
-        if change.licence_id is None:
-            licence = Licence(vendor=vendor, external_id=change.external_id, vendor_customer_id=vendor_customer_id,
-                              updated_at=stamp, **change.values)
-            session.add(licence)
-            session.flush()
-            session.add(LicenceChange(licence_id=licence.id, sync_run_id=run_id, field="created", old_value=None,
-                                      new_value=_text(change.values.get("quantity")), changed_at=stamp))
-            continue
-        licence = session.get(Licence, change.licence_id)
-        assert licence is not None
-        licence.vendor_customer_id = vendor_customer_id
-        for name, (old, new) in change.changes.items():
-            setattr(licence, name, new)
-            session.add(LicenceChange(licence_id=licence.id, sync_run_id=run_id, field=name,
-                                      old_value=_text(old), new_value=_text(new), changed_at=stamp))
-        licence.updated_at = stamp
-    session.flush()
+    history: list[dict[str, Any]] = []
+    creates = [(cid, c) for cid, c in changes if c.licence_id is None]
+    if creates:
+        rows = [{"vendor": vendor, "external_id": c.external_id, "vendor_customer_id": cid, "updated_at": stamp,
+                 **c.values} for cid, c in creates]
+        result = session.execute(
+            insert(Licence).returning(Licence.id, Licence.external_id, sort_by_parameter_order=True), rows)
+        for (licence_id, _), (_, change) in zip(result.all(), creates, strict=True):
+            history.append({"licence_id": licence_id, "sync_run_id": run_id, "field": "created", "old_value": None,
+                            "new_value": _text(change.values.get("quantity")), "changed_at": stamp})
+    updates = [(cid, c) for cid, c in changes if c.licence_id is not None]
+    if updates:
+        session.execute(update(Licence), [
+            {"id": c.licence_id, "vendor_customer_id": cid, "updated_at": stamp,
+             **{name: new for name, (_, new) in c.changes.items()}} for cid, c in updates])
+        for _, change in updates:
+            history += [{"licence_id": change.licence_id, "sync_run_id": run_id, "field": name,
+                         "old_value": _text(old), "new_value": _text(new), "changed_at": stamp}
+                        for name, (old, new) in change.changes.items()]
+    if history:
+        session.execute(insert(LicenceChange), history)
 
 
 def _text(value: Any) -> str | None:

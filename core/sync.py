@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,10 +24,12 @@ from core.plugins import VendorFacade
 from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import
 from core.reconcile.licences import LicenceChangeSet, LicencePlan, find_gone, plan_licences
 from core.settings import VendorSettings
-from core.types import Connection, Listing, VendorCustomer, VendorSubscription
+from core.types import Connection, Listing, RecordProblem, VendorCustomer, VendorSubscription
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (done, total)
+BATCH_CUSTOMERS = 200  # customers whose licences are written in one transaction
+BATCH_SECONDS = 0.5  # ...or fewer, when their listings come slowly
 
 
 @dataclass
@@ -239,6 +242,8 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
                 return target, None, str(exc)
 
         done = 0
+        batch: list[tuple[_Target, Listing[VendorSubscription]]] = []
+        flushed = time.monotonic()
         with ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="listing") as pool:
             for target, listing, error in bounded_map(pool, fetch, targets, settings.max_concurrency * 2, cancel):
                 label = f"{target.company.name} ({target.company.external_id})"
@@ -246,11 +251,16 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
                     report.errors.append(f"{label}: {error}")
                 else:
                     report.errors += _problems(listing, prefix=f"{label}: ")
-                    _sync_customer_licences(app, vendor, settings, facade, target, listing, report,
-                                            allow_mass_deactivation)
+                    batch.append((target, listing))
+                # Few transactions for speed, but never long without committing what is done.
+                if len(batch) >= BATCH_CUSTOMERS or (batch and time.monotonic() - flushed > BATCH_SECONDS):
+                    _sync_licences(app, vendor, settings, facade, batch, report, allow_mass_deactivation)
+                    batch, flushed = [], time.monotonic()
                 done += 1
                 if progress is not None:
                     progress(done, len(targets))
+            if batch:
+                _sync_licences(app, vendor, settings, facade, batch, report, allow_mass_deactivation)
         if done < len(targets):
             report.status = "failed"
             report.errors.append(f"stopped after {done} of {len(targets)} customers; the rest were left as they were")
@@ -279,26 +289,44 @@ def bounded_map(pool: ThreadPoolExecutor, fn: Callable[[Any], Any], items: list[
         yield result
 
 
-def _sync_customer_licences(app: App, vendor: str, settings: VendorSettings, facade: VendorFacade,
-                            target: _Target, listing: Listing[VendorSubscription], report: RunReport,
-                            allow_mass: bool) -> None:
-    """Plan and apply one customer's licences in one transaction."""
-    company = target.company
-    unreadable = {p.external_id for p in listing.problems if p.external_id}
+def _sync_licences(app: App, vendor: str, settings: VendorSettings, facade: VendorFacade,
+                   batch: list[tuple[_Target, Listing[VendorSubscription]]], report: RunReport,
+                   allow_mass: bool) -> None:
+    """Plan each customer of the batch and apply them all in one transaction, set-based."""
     with app.sessions.begin() as session:
-        current = store.licence_rows_for(session, vendor, company.external_id,
-                                         [s.external_id for s in listing.items])
-        gone = find_gone(listing.items, current, company.external_id, unreadable)
-        decisions = {d.external_id: d.action for d in facade.deactivate(gone, settings)}
-        plan = plan_licences(company, target.customer_id, listing.items, current, decisions,
-                             set_price_and_cost=settings.set_price_and_cost, unreadable=unreadable,
-                             mass_threshold=settings.mass_deactivation_threshold,
-                             allow_mass_deactivation=allow_mass)
-        if not report.dry_run:
-            store.apply_licence_changes(session, vendor, company.external_id, plan.writes, report.run_id)
-        else:
+        claimed: set[str] = set()
+        for target, listing in batch:
+            # The vendor listing one subscription under two companies: the first keeps it.
+            twice = [s for s in listing.items if s.external_id in claimed]
+            if twice:
+                listing.items = [s for s in listing.items if s.external_id not in claimed]
+                for sub in twice:  # a problem, not an absence: its licence is left untouched here
+                    problem = RecordProblem(sub.external_id, sub.name, "also listed under another company")
+                    listing.problems.append(problem)
+                    report.errors.append(f"{target.company.name} ({target.company.external_id}): {problem.describe()}")
+            claimed.update(s.external_id for s in listing.items)
+        current = store.licence_rows_by_company(
+            session, vendor, {t.company.external_id: [s.external_id for s in listing.items] for t, listing in batch})
+        writes: list[tuple[str, LicenceChangeSet]] = []
+        plans = []
+        for target, listing in batch:
+            company = target.company
+            unreadable = {p.external_id for p in listing.problems if p.external_id}
+            rows = current.get(company.external_id, [])
+            gone = find_gone(listing.items, rows, company.external_id, unreadable)
+            decisions = {d.external_id: d.action for d in facade.deactivate(gone, settings)}
+            plan = plan_licences(company, target.customer_id, listing.items, rows, decisions,
+                                 set_price_and_cost=settings.set_price_and_cost, unreadable=unreadable,
+                                 mass_threshold=settings.mass_deactivation_threshold,
+                                 allow_mass_deactivation=allow_mass)
+            writes += [(company.external_id, change) for change in plan.writes]
+            plans.append((target, plan))
+        if report.dry_run:
             session.rollback()
-    _report_licence_plan(report, target, plan)
+        else:
+            store.apply_licence_changes(session, vendor, writes, report.run_id)
+    for target, plan in plans:
+        _report_licence_plan(report, target, plan)
 
 
 def _report_licence_plan(report: RunReport, target: _Target, plan: LicencePlan) -> None:

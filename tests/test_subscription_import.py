@@ -229,3 +229,27 @@ def test_dry_run_prints_the_plan_and_writes_nothing(imported, sandbox, tmp_path)
     assert "hold back" not in result.out
     assert "deactivate" in result.out and "Exchange Online Archiving (200181) [deleted upstream]" in result.out
     assert db.read_bytes() == before
+
+
+def test_a_subscription_moved_to_another_company_follows_it(imported, sandbox):
+    imported("import", "subscriptions", "also")
+    record = find(sandbox, 100018, 200181)
+    subs_of(sandbox, 100018).remove(record)
+    record.update({"ParentAccountId": 100016, "CompanyAccountId": 100016})
+    subs_of(sandbox, 100016).append(record)
+    assert imported("import", "subscriptions", "also").code == 0
+    lic = licences(imported)["200181"]
+    assert (lic["customer"], lic["quantity"], lic["active"]) == ("Adventure Works AB", 9, True)
+    history = imported("licences", "history", "--customer", "Adventure Works AB", "--json").json
+    assert any(h["external_id"] == "200181" and h["field"] == "customer_id" for h in history)
+
+
+def test_a_subscription_listed_under_two_companies_is_kept_once_and_reported(imported, sandbox):
+    twin = dict(find(sandbox, 100010, 200100))
+    subs_of(sandbox, 100011).append(twin)
+    result = imported("import", "subscriptions", "also")
+    assert result.code == 1
+    assert "Fabrikam GmbH (100011): Exchange Online (Plan 1) (200100): also listed under another company" \
+        in result.err
+    assert licences(imported)["200100"]["customer"] == "Contoso Ltd"
+    assert len(imported("licences", "list", "--json").json) == 15
