@@ -132,14 +132,23 @@ def remove_mapping(session: Session, vendor: str, external_id: str) -> CustomerM
 
 
 def apply_customer_plan(session: Session, vendor: str, plan: CustomerPlan, top_level: str | None) -> None:
-    """Write a customer plan; the caller owns the transaction."""
+    """Write a customer plan; the caller owns the transaction. New customers go in set-based inserts."""
+    stamp = now()
+    creates = [a.company for a in plan.actions if a.kind == CREATE]
+    if creates:
+        result = session.execute(insert(Customer).returning(Customer.id, sort_by_parameter_order=True), [
+            {"name": c.name, "top_level": top_level, "active": True, "created_at": stamp} for c in creates])
+        ids = list(result.scalars())
+        session.execute(insert(Site), [
+            {"customer_id": cid, "name": "Main", "is_main": True, "address": c.address.address,
+             "city": c.address.city, "postcode": c.address.postcode, "country": c.address.country}
+            for cid, c in zip(ids, creates, strict=True)])
+        session.execute(insert(CustomerMapping), [
+            {"vendor": vendor, "external_id": c.external_id, "external_name": c.name, "customer_id": cid,
+             "source": "import", "created_at": stamp} for cid, c in zip(ids, creates, strict=True)])
     for action in plan.actions:
         company = action.company
-        if action.kind == CREATE:
-            customer = add_customer(session, company.name, top_level, company.address)
-            session.add(CustomerMapping(vendor=vendor, external_id=company.external_id, external_name=company.name,
-                                        customer_id=customer.id, source="import", created_at=now()))
-        elif action.kind in (MAP, UPDATE):
+        if action.kind in (MAP, UPDATE):
             assert action.customer_id is not None
             if action.kind == MAP:
                 session.add(CustomerMapping(vendor=vendor, external_id=company.external_id,
@@ -178,29 +187,20 @@ def licence_rows_by_company(session: Session, vendor: str,
     vendor_customer_ids = list(listed)
     listed_ids = [ext for exts in listed.values() for ext in exts]
     lister = {ext: cid for cid, exts in listed.items() for ext in exts}
-    found: dict[int, Licence] = {}
+    columns = [getattr(Licence, name) for name in LicenceRow.__dataclass_fields__]
+    found: dict[int, LicenceRow] = {}
     for column, values in ((Licence.vendor_customer_id, vendor_customer_ids), (Licence.external_id, listed_ids)):
         for start in range(0, len(values), 900):
-            query = select(Licence).where(Licence.vendor == vendor, column.in_(values[start:start + 900]))
-            for lic in session.scalars(query):
-                found[lic.id] = lic
-    rows = [_licence_row(lic) for lic in found.values()]
-    session.expunge_all()
+            query = select(*columns).where(Licence.vendor == vendor, column.in_(values[start:start + 900]))
+            for values_row in session.execute(query):
+                found[values_row.id] = LicenceRow(*values_row)
+    rows = list(found.values())
     by_company: dict[str, list[LicenceRow]] = {cid: [] for cid in vendor_customer_ids}
     for row in rows:
         owner = lister.get(row.external_id, row.vendor_customer_id)
         if owner in by_company:
             by_company[owner].append(row)
     return by_company
-
-
-def _licence_row(lic: Licence) -> LicenceRow:
-    return LicenceRow(
-        id=lic.id, external_id=lic.external_id, vendor_customer_id=lic.vendor_customer_id,
-        customer_id=lic.customer_id, name=lic.name, status=lic.status, active=lic.active,
-        quantity=lic.quantity, price=lic.price, cost=lic.cost, currency=lic.currency,
-        start_date=lic.start_date, end_date=lic.end_date,
-    )
 
 
 def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str, LicenceChangeSet]],
