@@ -11,8 +11,9 @@ from typing import Any
 
 import pluggy
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.alerts import AlertSettings
 from core.errors import ConfigError, IntegratorError
 from core.plugins import VendorFacade, vendor_names
 from core.settings import VendorSettings
@@ -24,6 +25,7 @@ DEFAULT_CONFIG = Path("config/integrator.yaml")
 DEFAULT_DATABASE = "sqlite:///integrator.db"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SECRET_KEYS = ("password", "token", "secret")
+_SECRET_SOURCES = ("password_file", "password_keyring")
 
 
 class _TopLevel(BaseModel):
@@ -31,7 +33,13 @@ class _TopLevel(BaseModel):
 
     database: str = DEFAULT_DATABASE
     stale_after_hours: float = Field(default=26.0, gt=0)
+    alerts: AlertSettings | None = None
     integrations: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("stale_after_hours", mode="before")
+    @classmethod
+    def _hours(cls, value: object) -> object:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 @dataclass
@@ -40,6 +48,7 @@ class Config:
     database_url: str
     stale_after_hours: float = 26.0
     integrations: dict[str, VendorSettings] = field(default_factory=dict)
+    alerts: AlertSettings | None = None
 
     def integration(self, vendor: str) -> VendorSettings:
         settings = self.integrations.get(vendor)
@@ -60,6 +69,10 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path:
 
 def load_config(path: Path, pm: pluggy.PluginManager) -> Config:
     raw = _read_yaml(path)
+    if isinstance(raw.get("alerts"), dict):
+        raw["alerts"] = _resolve_files(_expand(raw["alerts"], path, "alerts"), path.parent)
+        if isinstance(raw["alerts"].get("email"), dict):
+            raw["alerts"]["email"] = _resolve_files(raw["alerts"]["email"], path.parent)
     try:
         top = _TopLevel.model_validate(raw)
     except ValidationError as exc:
@@ -73,7 +86,7 @@ def load_config(path: Path, pm: pluggy.PluginManager) -> Config:
         if not isinstance(block, dict):
             raise ConfigError(f"{path}: {where}: expected a mapping of settings")
         _warn_literal_secrets(path, where, block)
-        expanded = _expand(block, path, where)
+        expanded = _resolve_files(_expand(block, path, where), path.parent)
         try:
             model = VendorFacade(pm, vendor).settings_model()
         except IntegratorError as exc:
@@ -84,9 +97,10 @@ def load_config(path: Path, pm: pluggy.PluginManager) -> Config:
             raise ConfigError(_describe(path, exc, prefix=where + ".")) from None
     return Config(
         path=path,
-        database_url=resolve_database_url(top.database, path.parent),
+        database_url=resolve_database_url(top.database, path),
         stale_after_hours=top.stale_after_hours,
         integrations=integrations,
+        alerts=top.alerts,
     )
 
 
@@ -133,8 +147,20 @@ def _expand(value: Any, path: Path, where: str) -> Any:
     return _VAR.sub(substitute, value)
 
 
+def _resolve_files(block: dict[str, Any], base: Path) -> dict[str, Any]:
+    """A relative path in a ``file`` or ``*_file`` setting is relative to the config file's folder."""
+    resolved = dict(block)
+    for key, value in block.items():
+        if (key == "file" or str(key).endswith("_file")) and isinstance(value, str) and value \
+                and not Path(value).is_absolute():
+            resolved[key] = str(base / value)
+    return resolved
+
+
 def _warn_literal_secrets(path: Path, where: str, block: dict[str, Any]) -> None:
     for key, value in block.items():
+        if key in _SECRET_SOURCES:
+            continue
         if any(s in str(key).lower() for s in _SECRET_KEYS) and isinstance(value, str) and value:
             if not _VAR.search(value):
                 log.warning("%s: %s.%s is written in the file; use ${VARIABLE} to read it from the environment",
@@ -159,15 +185,17 @@ def _describe(path: Path, exc: ValidationError, prefix: str) -> str:
     return f"{path}: {loc}: {text}{more}"
 
 
-def resolve_database_url(url: str, base: Path) -> str:
+def resolve_database_url(url: str, config: Path) -> str:
     """A relative SQLite path is relative to the config file's folder."""
+    base = config.parent
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigError(f"database: {url!r} is not a SQLAlchemy URL such as sqlite:///integrator.db") from None
+        raise ConfigError(
+            f"{config}: database: {url!r} is not a SQLAlchemy URL such as sqlite:///integrator.db") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         db_path = Path(parsed.database)
         if not db_path.is_absolute() and not parsed.database.startswith("file:"):

@@ -16,9 +16,10 @@ from types import FrameType
 
 import schedule
 
+from core.alerts import notify
 from core.errors import IntegratorError, LockedError
 from core.locks import integration_lock
-from core.status import last_success
+from core.status import last_success, stale_integrations
 from core.store import now
 from core.sync import ENTITY_SYNCS, App, Progress, RunReport
 
@@ -72,6 +73,20 @@ class Daemon:
         for vendor in scheduled_vendors(app):
             run_at = app.config.integrations[vendor].integrator.run_at
             self.scheduler.every().day.at(run_at).do(self.job, vendor).tag(vendor)
+        self.scheduler.every().hour.do(self.check_stale).tag("stale-check")
+        self._alerted_stale: set[str] = set()
+
+    def check_stale(self) -> list[str]:
+        """Alert once per stale episode of each integration; returns the stale ones."""
+        stale = stale_integrations(self.app, timedelta(hours=self.app.config.stale_after_hours))
+        vendors = {line.split(":", 1)[0] for line in stale}
+        for line in stale:
+            vendor = line.split(":", 1)[0]
+            if vendor not in self._alerted_stale:
+                log.warning("event=stale %s", line)
+                notify(self.app.config.alerts, "stale", {"vendor": vendor, "summary": line, "errors": [line]})
+        self._alerted_stale = vendors
+        return stale
 
     def job(self, vendor: str) -> None:
         """One scheduled sync; whatever it raises is logged, never fatal to the daemon."""
@@ -109,6 +124,7 @@ class Daemon:
         jobs = ", ".join(f"{next(iter(j.tags))} at {j.at_time}" for j in self.scheduler.get_jobs())
         log.info("event=daemon_start jobs=%r", jobs or "none")
         self.catch_up()
+        self.check_stale()
         while not self.stop.is_set():
             self.scheduler.run_pending()
             idle = self.scheduler.idle_seconds

@@ -15,7 +15,7 @@ from typing import Any
 import pluggy
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import store
+from core import alerts, store
 from core.config import Config
 from core.db.models import SyncRun
 from core.errors import ConfigError, IntegratorError
@@ -96,6 +96,14 @@ def _recorded(app: App, report: RunReport) -> Iterator[None]:
 def _finish(app: App, report: RunReport) -> None:
     if report.status != "failed" and (report.errors or report.held_back):
         report.status = "partial"
+    _record(app, report)
+    for event in alerts.events_of(report.status, report.held_back):
+        alerts.notify(app.config.alerts, event, {
+            "vendor": report.vendor, "entity": report.entity, "run_id": report.run_id, "status": report.status,
+            "held_back": report.held_back, "errors": report.errors[:50], "summary": report.summary()})
+
+
+def _record(app: App, report: RunReport) -> None:
     with app.sessions.begin() as session:
         run = session.get(SyncRun, report.run_id)
         assert run is not None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from core import Connection, Listing, RecordProblem, VendorAccount, hookimpl
 from core.lifecycle import default_deactivations
+from core.secrets import resolve_password
 from core.settings import VendorSettings, check_vendor_url
 from plugins.also import mapping
 from plugins.also.client import AlsoClient
@@ -18,9 +19,16 @@ class AlsoSettings(VendorSettings):
     url: str
     username: str = Field(min_length=1)
     password: SecretStr
+    password_file: str | None = None  # a file only its owner may read (chmod 600)
+    password_keyring: str | None = None  # the OS keyring's service name holding the password
     timeout_seconds: float = Field(default=30.0, gt=0)
     retries: int = Field(default=5, ge=0, le=20)
     backoff_seconds: float = Field(default=0.5, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _password_source(cls, data: object) -> object:
+        return resolve_password(data) if isinstance(data, dict) else data
 
     @field_validator("url")
     @classmethod

@@ -64,6 +64,7 @@ class SandboxState:
     company_as_array: bool = False  # the spec's shape; the live service answers an object
     faults: list[FaultRule] = field(default_factory=list)
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    issued: list[str] = field(default_factory=list)  # every token ever handed out (tests look for leaks)
     calls: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -80,6 +81,14 @@ class SandboxState:
                     rule.times -= 1
                 return rule
         return None
+
+    def company_ids(self) -> set[Any]:
+        """The companies' AccountIds, indexed once per change of the list (tests append to it)."""
+        key = (id(self.data.companies), len(self.data.companies))
+        if getattr(self, "_index_key", None) != key:
+            self._index = {c.get("AccountId") for c in self.data.companies}
+            self._index_key = key
+        return self._index
 
     def expire_all_tokens(self) -> None:
         with self.lock:
@@ -227,7 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not isinstance(parent, int):
                 self._fault(400, "parentAccountId is required.")
                 return
-            if not any(c.get("AccountId") == parent for c in data.companies):
+            if parent not in state.company_ids():
                 self._fault(500, f"Account {parent} was not found.")
                 return
             self._json(data.subscriptions.get(parent, []))
@@ -246,6 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
         token = secrets.token_urlsafe(24) + "=="
         with state.lock:
             state.tokens[token] = (str(body["username"]), time.monotonic() + state.token_ttl)
+            state.issued.append(token)
         self._json(token)
 
     def _control(self, raw: bytes) -> None:
