@@ -213,8 +213,9 @@ def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str
     if creates:
         rows = [{"vendor": vendor, "external_id": c.external_id, "vendor_customer_id": cid, "updated_at": stamp,
                  **c.values} for cid, c in creates]
-        result = session.execute(
-            insert(Licence).returning(Licence.id, Licence.external_id, sort_by_parameter_order=True), rows)
+        table = Licence.__table__
+        result = session.execute(  # Core, not ORM, inserts: the plan is already plain values
+            insert(table).returning(table.c.id, table.c.external_id, sort_by_parameter_order=True), rows)
         for (licence_id, _), (_, change) in zip(result.all(), creates, strict=True):
             history.append({"licence_id": licence_id, "sync_run_id": run_id, "field": "created", "old_value": None,
                             "new_value": _text(change.values.get("quantity")), "changed_at": stamp})
@@ -228,7 +229,7 @@ def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str
                          "old_value": _text(old), "new_value": _text(new), "changed_at": stamp}
                         for name, (old, new) in change.changes.items()]
     if history:
-        session.execute(insert(LicenceChange), history)
+        session.execute(insert(LicenceChange.__table__), history)
 
 
 def _text(value: Any) -> str | None:

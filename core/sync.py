@@ -253,7 +253,7 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
         batch: list[tuple[_Target, Listing[VendorSubscription]]] = []
         flushed = time.monotonic()
         with ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="listing") as pool:
-            for target, listing, error in bounded_map(pool, fetch, targets, settings.max_concurrency * 8, cancel):
+            for target, listing, error in bounded_map(pool, fetch, targets, settings.max_concurrency * 32, cancel):
                 label = f"{target.company.name} ({target.company.external_id})"
                 if listing is None:
                     report.errors.append(f"{label}: {error}")
