@@ -351,8 +351,10 @@ def history_cmd(ctx: Context, as_json: bool, limit: int) -> None:
 
 @cli.command("run")
 @click.option("--once", is_flag=True, help="One sync of every scheduled integration, then exit.")
+@click.option("--skip-locked", is_flag=True,
+              help="With --once: skip integrations another process is syncing instead of failing.")
 @pass_ctx
-def run_cmd(ctx: Context, once: bool) -> None:
+def run_cmd(ctx: Context, once: bool, skip_locked: bool) -> None:
     """The daemon: sync each enabled integration's entities_to_sync daily at its run_at."""
     from core.progress import entity_progress
     from core.scheduler import Daemon, scheduled_vendors, sync_all
@@ -366,8 +368,11 @@ def run_cmd(ctx: Context, once: bool) -> None:
     if not once:
         daemon.run_forever()
         return
+    skipped: list[str] = []
     with entity_progress() as progress:
-        reports = sync_all(app, cancel=daemon.stop, progress=progress)
+        reports = sync_all(app, cancel=daemon.stop, progress=progress, skipped=skipped if skip_locked else None)
+    for message in skipped:
+        click.echo(f"skipped: {message}", err=True)
     for report in reports:
         for error in report.errors:
             click.echo(f"error: {report.vendor} {report.entity}: {error}", err=True)

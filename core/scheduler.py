@@ -55,11 +55,21 @@ def sync_integration(app: App, vendor: str, *, cancel: threading.Event | None = 
 
 
 def sync_all(app: App, *, cancel: threading.Event | None = None,
-             progress: Callable[[str], Progress | None] | None = None) -> list[RunReport]:
-    """One sync of every scheduled integration (``integrator run --once``)."""
+             progress: Callable[[str], Progress | None] | None = None,
+             skipped: list[str] | None = None) -> list[RunReport]:
+    """One sync of every scheduled integration (``integrator run --once``).
+
+    With ``skipped`` given, an integration another process is syncing is skipped and named there
+    (so that several processes share the integrations); without it, that is an error.
+    """
     reports: list[RunReport] = []
     for vendor in scheduled_vendors(app):
-        reports += sync_integration(app, vendor, cancel=cancel, progress=progress)
+        try:
+            reports += sync_integration(app, vendor, cancel=cancel, progress=progress)
+        except LockedError as exc:
+            if skipped is None:
+                raise
+            skipped.append(str(exc))
     return reports
 
 

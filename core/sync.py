@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import alerts, store
 from core.config import Config
 from core.db.models import SyncRun
-from core.errors import ConfigError, IntegratorError
+from core.errors import ConfigError, DatabaseError, IntegratorError
 from core.locks import integration_lock
 from core.plugins import VendorFacade
 from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import
@@ -137,7 +138,8 @@ def import_customers(app: App, vendor: str, *, dry_run: bool = False, progress: 
         with _connected(facade, settings) as connection:
             listing = facade.list_customers(connection)
         report.errors += _problems(listing)
-        with app.sessions.begin() as session:
+
+        def plan_and_apply(session: Session) -> CustomerPlan:
             plan = plan_customer_import(
                 listing.items, store.customer_rows(session), store.mapping_rows(session, vendor),
                 update_main_site_address=settings.update_main_site_address,
@@ -146,8 +148,27 @@ def import_customers(app: App, vendor: str, *, dry_run: bool = False, progress: 
                 store.apply_customer_plan(session, vendor, plan, settings.top_level_for_new_customers)
             else:
                 session.rollback()
+            return plan
+
+        plan = _replanned_on_conflict(app, plan_and_apply)
         _report_customer_plan(report, plan, settings.top_level_for_new_customers)
     return report
+
+
+def _replanned_on_conflict(app: App, work: Callable[[Session], CustomerPlan], attempts: int = 3) -> CustomerPlan:
+    """Run ``work`` in a transaction; when another process created the same customer or mapping
+    meanwhile (a unique constraint), plan again from what is there now."""
+    for attempt in range(attempts):
+        try:
+            with app.sessions.begin() as session:
+                return work(session)
+        except IntegrityError as exc:
+            if attempt == attempts - 1:
+                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "constraint"
+                raise DatabaseError(f"another process kept writing the same customers ({reason}); "
+                                    "run the import again") from None
+            log.info("customer import met a concurrent write; planning again")
+    raise AssertionError("unreachable")
 
 
 def generate_mappings(app: App, vendor: str) -> tuple[CustomerPlan, list[str]]:
@@ -155,12 +176,15 @@ def generate_mappings(app: App, vendor: str) -> tuple[CustomerPlan, list[str]]:
     settings, facade = _settings(app, vendor)
     with _connected(facade, settings) as connection:
         listing = facade.list_customers(connection)
-    with app.sessions.begin() as session:
+
+    def plan_and_apply(session: Session) -> CustomerPlan:
         plan = plan_customer_import(listing.items, store.customer_rows(session), store.mapping_rows(session, vendor),
                                     update_main_site_address=False, create_new=False)
         plan.actions = [a for a in plan.actions if a.kind in (MAP, SKIP)]
         store.apply_customer_plan(session, vendor, plan, None)
-    return plan, _problems(listing)
+        return plan
+
+    return _replanned_on_conflict(app, plan_and_apply), _problems(listing)
 
 
 def _report_customer_plan(report: RunReport, plan: CustomerPlan, top_level: str | None) -> None:

@@ -124,12 +124,13 @@ def test_deactivate_decides_once_per_licence(facade_for, vendor):
     assert decisions[0].action is DeactivationAction.DEACTIVATE  # terminated upstream: inactive, always
 
 
-def test_the_external_plugin_is_discovered_listed_configured_and_synced(external_plugin, cli, tmp_path, monkeypatch):
+def test_the_external_plugin_is_discovered_listed_configured_and_synced(external_plugin, cli, tmp_path, monkeypatch,
+                                                                       database_url):
     assert "acme_cloud" in [p["name"] for p in cli("plugins", "--json").json]
     listed = {p["name"]: p for p in cli("plugins", "--json").json}["acme_cloud"]
     assert listed["version"] == "0.3.0" and listed["module"] == "acme_cloud_plugin"
     config = tmp_path / "acme.yaml"
-    config.write_text(json.dumps({"database": "sqlite:///acme.db", "integrations": {"acme_cloud": {
+    config.write_text(json.dumps({"database": database_url, "integrations": {"acme_cloud": {
         "api_key": "${ACME_KEY}", "top_level_for_new_customers": "Acme",
         "integrator": {"enabled": True}}}}))
     monkeypatch.setenv("ACME_KEY", "good-key")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from plugins.also.sandbox import RESELLER_ID, _company
-from tests.conftest import dump_database
 
 
 def customers_by_name(cli):
@@ -99,26 +98,25 @@ def test_two_companies_with_the_same_name_are_never_silently_merged(cli, config,
     assert cli("history", "--json").json[0]["status"] == "partial"
 
 
-def test_an_import_run_twice_changes_nothing(cli, config, tmp_path):
+def test_an_import_run_twice_changes_nothing(cli, config, db):
     cli("import", "customers", "also")
-    before = [line for line in dump_database(tmp_path / "integrator.db") if "sync_runs" not in line]
+    before = db.dump(exclude=("sync_runs",))
     result = cli("import", "customers", "also")
     assert "0 created, 0 updated, 0 deactivated, 11 unchanged, 1 skipped" in result.out
-    after = [line for line in dump_database(tmp_path / "integrator.db") if "sync_runs" not in line]
-    assert before == after
+    assert db.dump(exclude=("sync_runs",)) == before
 
 
-def test_dry_run_prints_the_plan_and_leaves_the_database_byte_for_byte_unchanged(cli, config, tmp_path):
+def test_dry_run_prints_the_plan_and_leaves_the_database_byte_for_byte_unchanged(cli, config, db):
     cli("customers", "add", "Contoso Ltd")
-    db = tmp_path / "integrator.db"
-    before_bytes, before_dump = db.read_bytes(), dump_database(db)
+    before_bytes, before_dump = db.file_bytes(), db.dump()
     result = cli("import", "customers", "also", "--dry-run")
     assert result.code == 0
     assert "map       Contoso Ltd (100010) -> customer 'Contoso Ltd'" in result.out
     assert "create    Café Lumière SARL (100013): new customer under 'ALSO Customers'" in result.out
     assert "skip      Old Client Ltd (100019): terminated: not created" in result.out
     assert "dry run, nothing written" in result.out
-    assert dump_database(db) == before_dump and db.read_bytes() == before_bytes
+    assert db.dump() == before_dump
+    assert db.file_bytes() == before_bytes  # SQLite: the very file; a server database: the dump above
 
 
 def test_import_records_a_sync_run(cli, config):
@@ -187,3 +185,23 @@ def test_suggest_ranks_normalised_names_and_email_domains_without_mapping(cli, c
 def test_the_reseller_itself_is_not_a_customer(cli, config):
     cli("import", "customers", "also")
     assert all(m["external_id"] != str(RESELLER_ID) for m in cli("mappings", "list", "also", "--json").json)
+
+
+def test_a_customer_created_meanwhile_by_another_process_is_mapped_not_duplicated(cli, config, monkeypatch):
+    from core import store
+
+    cli("customers", "add", "Contoso Ltd")
+    real, reads = store.customer_rows, []
+
+    def stale_first_read(session):
+        reads.append(1)
+        rows = real(session)
+        # The first read misses the customer, as if another process committed it just after.
+        return [r for r in rows if r.name != "Contoso Ltd"] if len(reads) == 1 else rows
+
+    monkeypatch.setattr(store, "customer_rows", stale_first_read)
+    result = cli("import", "customers", "also")
+    assert result.code == 0, result.err
+    assert len(reads) == 2
+    assert mappings_by_id(cli)["100010"]["source"] == "auto"
+    assert list(customers_by_name(cli)).count("Contoso Ltd") == 1

@@ -29,7 +29,7 @@ def test_a_database_created_by_the_first_schema_version_upgrades_cleanly(tmp_pat
     open_database(f"sqlite:///{path}")
 
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0003"
         assert conn.execute("SELECT name, top_level FROM customers").fetchall() == [
             ("Café Lumière SARL", "ALSO Customers")]
         assert conn.execute("SELECT quantity FROM licences WHERE external_id='200130'").fetchone() == (2,)
@@ -55,9 +55,9 @@ def test_a_database_newer_than_the_release_is_refused(tmp_path):
 
 
 def test_an_unreachable_database_server_is_one_line_without_the_password(tmp_path):
-    pytest.importorskip("psycopg2", reason="needs a PostgreSQL driver")
+    pytest.importorskip("psycopg", reason="needs a PostgreSQL driver")
     with pytest.raises(DatabaseError) as info:
-        open_database("postgresql://user:s3cret@127.0.0.1:1/db")
+        open_database("postgresql+psycopg://user:s3cret@127.0.0.1:1/db")
     assert "s3cret" not in str(info.value) and "\n" not in str(info.value)
 
 

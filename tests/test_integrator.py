@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import schedule
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.config import load_config
 from core.db import open_database
@@ -38,18 +38,13 @@ def spawn(*args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def query(db: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(db, timeout=30) as conn:
-        return conn.execute(sql).fetchall()
-
-
 def wait_for(predicate, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if predicate():
                 return
-        except sqlite3.OperationalError:  # the other process is still creating the schema
+        except SQLAlchemyError:  # the other process is still creating the schema
             pass
         time.sleep(0.05)
     raise AssertionError("condition not reached in time")
@@ -76,13 +71,11 @@ def test_run_once_logs_each_run_in_a_structured_form(cli, config):
     assert "event=sync_done vendor=also entity=subscriptions status=ok created=15" in result.err
 
 
-def test_a_second_sync_of_the_same_integration_is_refused_while_one_runs(cli, config, sandbox, tmp_path):
+def test_a_second_sync_of_the_same_integration_is_refused_while_one_runs(cli, config, sandbox, db):
     sandbox.state.latency = 0.15
     first = spawn("run", "--once")
     try:
-        wait_for(lambda: (tmp_path / "integrator.db").exists()
-                 and query(tmp_path / "integrator.db", "SELECT count(*) FROM sync_runs WHERE status='running'")
-                 [0][0] == 1)
+        wait_for(lambda: db.query("SELECT count(*) FROM sync_runs WHERE status='running'")[0][0] == 1)
         result = cli("run", "--once")
         assert result.code == 1
         assert f"integration 'also' is being synced by process {first.pid}" in result.err
@@ -92,12 +85,10 @@ def test_a_second_sync_of_the_same_integration_is_refused_while_one_runs(cli, co
     assert {r["status"] for r in cli("history", "--json").json} == {"ok"}
 
 
-def test_a_run_left_running_by_a_killed_process_is_marked_failed_and_the_lock_recovered(cli, config, sandbox,
-                                                                                          tmp_path):
+def test_a_run_left_running_by_a_killed_process_is_marked_failed_and_the_lock_recovered(cli, config, sandbox, db):
     sandbox.state.latency = 0.2
     victim = spawn("run", "--once")
-    db = tmp_path / "integrator.db"
-    wait_for(lambda: db.exists() and query(db, "SELECT count(*) FROM sync_runs WHERE status='running'")[0][0] == 1)
+    wait_for(lambda: db.query("SELECT count(*) FROM sync_runs WHERE status='running'")[0][0] == 1)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     sandbox.state.latency = 0
@@ -106,31 +97,31 @@ def test_a_run_left_running_by_a_killed_process_is_marked_failed_and_the_lock_re
     runs = cli("history", "--json").json
     killed = [r for r in runs if r["status"] == "failed"]
     assert len(killed) == 1 and f"the process {victim.pid} running this sync stopped" in killed[0]["errors"][0]
-    assert query(db, "SELECT count(*) FROM sync_runs WHERE status='running'") == [(0,)]
+    assert db.query("SELECT count(*) FROM sync_runs WHERE status='running'") == [(0,)]
     assert len(cli("licences", "list", "--json").json) == 15
 
 
-def test_sigterm_during_a_sync_stops_cleanly_leaving_the_database_consistent(cli, write_config, sandbox, tmp_path):
+def test_sigterm_during_a_sync_stops_cleanly_leaving_the_database_consistent(cli, write_config, sandbox, db):
     write_config(max_concurrency=1)
     assert cli("import", "customers", "also").code == 0
     sandbox.state.latency = 0.3
     daemon = spawn("run")  # the daemon catches up at once: it never synced subscriptions successfully
-    db = tmp_path / "integrator.db"
-    wait_for(lambda: query(db, "SELECT count(*) FROM licences")[0][0] >= 2, timeout=30)
+    wait_for(lambda: db.query("SELECT count(*) FROM licences")[0][0] >= 2, timeout=30)
     daemon.send_signal(signal.SIGTERM)
     out, err = daemon.communicate(timeout=20)
     assert daemon.returncode == 0, err
     assert "event=stopping signal=SIGTERM" in err and "event=daemon_stop" in err
-    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    if db.is_sqlite:
+        assert db.query("PRAGMA integrity_check") == [("ok",)]
     run = cli("history", "--json").json[0]
     assert run["entity"] == "subscriptions" and run["status"] == "failed" and run["finished_at"]
     assert any("stopped after" in e for e in run["errors"])
     # Every customer is either fully synced or untouched: no half-written customer.
-    per_company = dict(query(db, "SELECT vendor_customer_id, count(*) FROM licences GROUP BY vendor_customer_id"))
+    per_company = dict(db.query("SELECT vendor_customer_id, count(*) FROM licences GROUP BY vendor_customer_id"))
     expected = {"100010": 2, "100011": 2, "100012": 2, "100013": 1, "100015": 2, "100016": 1, "100017": 1,
                 "100018": 2, "100020": 1, "100021": 1}
     assert per_company and all(expected[k] == v for k, v in per_company.items())
-    assert query(db, "SELECT count(*) FROM integration_locks WHERE pid IS NOT NULL") == [(0,)]
+    assert db.query("SELECT count(*) FROM integration_locks WHERE pid IS NOT NULL") == [(0,)]
     sandbox.state.latency = 0
     assert cli("run", "--once").code == 0
     assert len(cli("licences", "list", "--json").json) == 15
@@ -182,24 +173,21 @@ def test_a_scheduled_run_fires_at_run_at(cli, write_config, monkeypatch):
     assert job.next_run == real_datetime.datetime(2026, 11, 26, 2, 0)
 
 
-def test_catch_up_syncs_at_start_only_when_the_last_success_is_older_than_a_day(cli, config, tmp_path):
+def test_catch_up_syncs_at_start_only_when_the_last_success_is_older_than_a_day(cli, config, db):
     daemon = Daemon(make_app(config), schedule.Scheduler())
     assert daemon.catch_up() == ["also"]  # never synced
     assert daemon.catch_up() == []  # just synced
-    query_db = tmp_path / "integrator.db"
-    with sqlite3.connect(query_db) as conn:
-        conn.execute("UPDATE sync_runs SET finished_at = datetime(finished_at, '-2 days')")
+    db.age_runs(hours=48)
     assert daemon.catch_up() == ["also"]
 
 
-def test_status_is_non_zero_when_a_scheduled_integration_is_stale(cli, config, tmp_path):
+def test_status_is_non_zero_when_a_scheduled_integration_is_stale(cli, config, db):
     result = cli("status")
     assert result.code == 1 and "also: never synced successfully" in result.err
     cli("run", "--once")
     result = cli("status", "--json")
     assert result.code == 0 and result.json["stale"] == [] and result.json["integrations"]["also"]["last_success"]
-    with sqlite3.connect(tmp_path / "integrator.db") as conn:
-        conn.execute("UPDATE sync_runs SET finished_at = datetime(finished_at, '-30 hours')")
+    db.age_runs(hours=30)
     result = cli("status")
     assert result.code == 1 and "stale (older than 26 hours): also: last successful sync 30.0 hours ago" in result.err
     assert cli("status", "--max-age-hours", "48").code == 0
@@ -259,3 +247,68 @@ def test_an_idle_daemon_stops_on_a_signal_with_exit_zero(cli, config, signum, tm
     daemon.send_signal(signum)
     _, err = daemon.communicate(timeout=15)
     assert daemon.returncode == 0 and "event=daemon_stop" in err
+
+
+def test_a_lock_whose_holder_stopped_beating_on_another_machine_is_taken_over(cli, config, db):
+    from datetime import datetime, timedelta
+
+    assert cli("customers", "list").code == 0  # creates the schema
+    old = datetime.utcnow() - timedelta(minutes=10)
+    db.query("SELECT 1")  # the probe's engine is ready
+    with db.engine.begin() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("INSERT INTO integration_locks (vendor, host, pid, acquired_at, heartbeat_at) "
+                          "VALUES ('also', 'worker-2', 4242, :t, :t)"), {"t": old})
+        conn.execute(text("INSERT INTO sync_runs (vendor, entity, started_at, status, created, updated, deactivated, "
+                          "held_back, errors, host, pid) VALUES ('also', 'customers', :t, 'running', 0, 0, 0, 0, "
+                          "'[]', 'worker-2', 4242)"), {"t": old})
+    result = cli("run", "--once")
+    assert result.code == 0, result.err
+    runs = cli("history", "--json").json
+    dead = [r for r in runs if r["status"] == "failed"]
+    assert len(dead) == 1 and "the process 4242 running this sync stopped" in dead[0]["errors"][0]
+
+
+def test_a_lock_with_a_fresh_heartbeat_elsewhere_is_respected(cli, config, db):
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    assert cli("customers", "list").code == 0
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO integration_locks (vendor, host, pid, acquired_at, heartbeat_at) "
+                          "VALUES ('also', 'worker-2', 4242, :t, :t)"), {"t": datetime.utcnow()})
+    result = cli("run", "--once")
+    assert result.code == 1 and "being synced by process 4242 on worker-2" in result.err
+    result = cli("run", "--once", "--skip-locked")
+    assert result.code == 0 and "skipped: integration 'also' is being synced by process 4242" in result.err
+
+
+def test_several_processes_share_the_integrations_and_never_sync_one_twice_at_once(cli, write_config, sandbox,
+                                                                                    also_settings, tmp_path,
+                                                                                    database_url):
+    import shutil
+
+    export = tmp_path / "export.json"
+    shutil.copy(ROOT / "config" / "westcoast-export.example.json", export)
+    write_config(integrations={
+        "also": also_settings,
+        "westcoast_stub": {"file": str(export), "integrator": {"enabled": True}},
+    })
+    assert cli("customers", "list").code == 0  # the schema, before the workers race for it
+    sandbox.state.latency = 0.05
+    workers = [spawn("run", "--once", "--skip-locked") for _ in range(3)]
+    outputs = [w.communicate(timeout=120) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0, 0], outputs
+    runs = cli("history", "--json").json
+    assert {r["status"] for r in runs} == {"ok"}
+    by_key: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for run in runs:
+        by_key.setdefault((run["vendor"], run["entity"]), []).append((run["started_at"], run["finished_at"]))
+    assert {k[0] for k in by_key} == {"also", "westcoast_stub"}
+    for spans in by_key.values():
+        spans.sort()
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+            assert end <= start, f"two syncs of one integration overlapped: {spans}"
+

@@ -71,7 +71,7 @@ COMMANDS = [
 ]
 
 
-def test_no_command_ever_shows_or_stores_the_password_or_a_token(cli, write_config, sandbox, tmp_path, caplog,
+def test_no_command_ever_shows_or_stores_the_password_or_a_token(cli, write_config, sandbox, db, caplog,
                                                                    monkeypatch):
     write_config()
     seen = []
@@ -88,7 +88,8 @@ def test_no_command_ever_shows_or_stores_the_password_or_a_token(cli, write_conf
     tokens = list(sandbox.state.issued)
     assert len(tokens) >= len(COMMANDS) // 2
     everything = "\n".join(seen) + caplog.text
-    database = (tmp_path / "integrator.db").read_bytes()
+    database = db.file_bytes() or b""
+    stored = "\n".join(db.dump())
     for secret in ["sandbox-password", "an-entirely-wrong-Passw0rd", *tokens]:
         assert secret not in everything
-        assert secret.encode() not in database
+        assert secret not in stored and secret.encode() not in database

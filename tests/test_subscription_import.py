@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from plugins.also.sandbox import subscription
-from tests.conftest import dump_database
 
 
 @pytest.fixture
@@ -199,7 +198,7 @@ def test_an_entry_matching_no_mapped_company_is_a_config_error(imported, write_c
     assert "customer_subscriptions_to_import: 'Nobody Inc' matches no mapped company" in result.err
 
 
-def test_every_change_is_in_the_history_and_a_no_change_rerun_writes_nothing(imported, sandbox, tmp_path):
+def test_every_change_is_in_the_history_and_a_no_change_rerun_writes_nothing(imported, sandbox, db):
     imported("import", "subscriptions", "also")
     created = imported("licences", "history", "--json").json
     assert len(created) == 15 and {c["field"] for c in created} == {"created"}
@@ -212,23 +211,22 @@ def test_every_change_is_in_the_history_and_a_no_change_rerun_writes_nothing(imp
               and c["field"] != "created"}
     assert latest == {("quantity", "5", "7"), ("end_date", "2025-01-09", "2026-01-09")}
 
-    before = [line for line in dump_database(tmp_path / "integrator.db") if "sync_runs" not in line]
+    before = db.dump(exclude=("sync_runs",))
     result = imported("import", "subscriptions", "also")
     assert "0 created, 0 updated, 0 deactivated, 15 unchanged" in result.out
-    assert [line for line in dump_database(tmp_path / "integrator.db") if "sync_runs" not in line] == before
+    assert db.dump(exclude=("sync_runs",)) == before
 
 
-def test_dry_run_prints_the_plan_and_writes_nothing(imported, sandbox, tmp_path):
+def test_dry_run_prints_the_plan_and_writes_nothing(imported, sandbox, db):
     imported("import", "subscriptions", "also")
     find(sandbox, 100010, 200100)["Fields"][1]["Value"] = "8"
     subs_of(sandbox, 100018).pop()
-    db = tmp_path / "integrator.db"
-    before = db.read_bytes()
+    before, before_dump = db.file_bytes(), db.dump()
     result = imported("import", "subscriptions", "also", "--dry-run")
     assert "update    Contoso Ltd: Exchange Online (Plan 1) (200100): quantity '5' -> '8'" in result.out
     assert "hold back" not in result.out
     assert "deactivate" in result.out and "Exchange Online Archiving (200181) [deleted upstream]" in result.out
-    assert db.read_bytes() == before
+    assert db.dump() == before_dump and db.file_bytes() == before
 
 
 def test_a_subscription_moved_to_another_company_follows_it(imported, sandbox):

@@ -11,7 +11,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def westcoast_config(tmp_path: Path, also_settings=None, **overrides) -> Path:
+def westcoast_config(tmp_path: Path, database_url: str, also_settings=None, **overrides) -> Path:
     export = tmp_path / "export.json"
     if not export.exists():
         shutil.copy(ROOT / "config" / "westcoast-export.example.json", export)
@@ -20,12 +20,12 @@ def westcoast_config(tmp_path: Path, also_settings=None, **overrides) -> Path:
     if also_settings:
         integrations["also"] = also_settings
     path = tmp_path / "wc.yaml"
-    path.write_text(yaml.safe_dump({"database": "sqlite:///wc.db", "integrations": integrations}))
+    path.write_text(yaml.safe_dump({"database": database_url, "integrations": integrations}))
     return path
 
 
-def test_the_westcoast_stub_syncs_customers_and_licences_end_to_end(cli, tmp_path):
-    config = westcoast_config(tmp_path)
+def test_the_westcoast_stub_syncs_customers_and_licences_end_to_end(cli, tmp_path, database_url):
+    config = westcoast_config(tmp_path, database_url)
     result = cli("-c", str(config), "run", "--once")
     assert result.code == 0, result.err
     customers = {c["name"]: c for c in cli("-c", str(config), "customers", "list", "--json").json}
@@ -37,9 +37,9 @@ def test_the_westcoast_stub_syncs_customers_and_licences_end_to_end(cli, tmp_pat
     assert licences["WS-2"]["end_date"] is None
 
 
-def test_a_licence_deleted_from_the_export_is_deactivated_as_configured(cli, tmp_path):
+def test_a_licence_deleted_from_the_export_is_deactivated_as_configured(cli, tmp_path, database_url):
     # The customer's only licence is replaced: 100% of it, so the guard must be opened to let it through.
-    config = westcoast_config(tmp_path, deactivate_deleted_licences=True, mass_deactivation_threshold=1.0)
+    config = westcoast_config(tmp_path, database_url, deactivate_deleted_licences=True, mass_deactivation_threshold=1.0)
     cli("-c", str(config), "run", "--once")
     export = tmp_path / "export.json"
     data = json.loads(export.read_text())
@@ -53,16 +53,17 @@ def test_a_licence_deleted_from_the_export_is_deactivated_as_configured(cli, tmp
     assert any(h["external_id"] == "WS-2" and h["field"] == "active" and h["new"] == "false" for h in history)
 
 
-def test_both_vendors_share_one_customer_by_exact_name(cli, tmp_path, sandbox, also_settings, monkeypatch):
+def test_both_vendors_share_one_customer_by_exact_name(cli, tmp_path, database_url, sandbox, also_settings,
+                                                      monkeypatch):
     monkeypatch.setenv("ALSO_TEST_PASSWORD", "sandbox-password")
-    config = westcoast_config(tmp_path, also_settings=also_settings)
+    config = westcoast_config(tmp_path, database_url, also_settings=also_settings)
     assert cli("-c", str(config), "run", "--once").code == 0
     contoso = cli("-c", str(config), "licences", "list", "--customer", "Contoso Ltd", "--json").json
     assert {lic["vendor"] for lic in contoso} == {"also", "westcoast_stub"}
     assert [c["name"] for c in cli("-c", str(config), "customers", "list", "--json").json].count("Contoso Ltd") == 1
 
 
-def test_a_missing_export_file_is_a_one_line_error(cli, tmp_path):
-    config = westcoast_config(tmp_path, file=str(tmp_path / "missing.json"))
+def test_a_missing_export_file_is_a_one_line_error(cli, tmp_path, database_url):
+    config = westcoast_config(tmp_path, database_url, file=str(tmp_path / "missing.json"))
     result = cli("-c", str(config), "test-connection", "westcoast_stub")
     assert result.code == 1 and f"Westcoast export file {tmp_path}/missing.json does not exist" in result.err
