@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from core import store
 from core.config import config_path, load_config
@@ -423,6 +424,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except IntegratorError as exc:
         click.echo(f"integrator: error: {exc}", err=True)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
+        click.echo(f"integrator: error: database: {reason}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("integrator: interrupted", err=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import alerts, store
@@ -86,12 +86,19 @@ def _recorded(app: App, report: RunReport) -> Iterator[None]:
         except IntegratorError as exc:
             report.status = "failed"
             report.errors.append(str(exc))
+        except SQLAlchemyError as exc:  # the database went away mid-run: what was committed stays
+            report.status = "failed"
+            report.errors.append(f"database error: {_first_line(exc)}")
         except BaseException as exc:
             report.status = "failed"
             report.errors.append(f"interrupted: {type(exc).__name__}: {exc}".rstrip(": "))
             _finish(app, report)
             raise
         _finish(app, report)
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
 
 
 def _finish(app: App, report: RunReport) -> None:
@@ -382,7 +389,9 @@ def _report_licence_plan(report: RunReport, target: _Target, plan: LicencePlan) 
     report.lines += [line("update", c) for c in plan.updates]
     report.lines += [line("deactivate", c) for c in plan.deactivations]
     report.lines += [line("hold back", c) for c in plan.held_back]
-    report.lines += [f"skip      {who}: {s}" for s in plan.skipped]
+    report.lines += [f"skip      {who}: {s}" for s in plan.skipped + plan.problems]
+    label = f"{target.company.name} ({target.company.external_id})"
+    report.errors += [f"{label}: {problem}" for problem in plan.problems]
     if plan.held_back:
         report.errors.append(
             f"{target.company.name} ({target.company.external_id}): held back {len(plan.held_back)} "

@@ -73,8 +73,8 @@ class RecordProblem:
     message: str
 
     def describe(self) -> str:
-        who = " ".join(p for p in (self.name, f"({self.external_id})" if self.external_id else None) if p)
-        return f"{who or 'record'}: {self.message}"
+        who = " ".join(p for p in (self.name or "record", f"({self.external_id})" if self.external_id else None) if p)
+        return f"{who}: {self.message}"
 
 
 @dataclass

@@ -79,4 +79,4 @@ def test_deletions_follow_the_decisions_and_the_guard():
 def test_a_duplicate_subscription_id_is_used_once_and_reported():
     plan = plan_licences(COMPANY, 1, [sub("1", 2), sub("1", 9)], [], {}, set_price_and_cost=False)
     assert len(plan.creates) == 1 and plan.creates[0].values["quantity"] == 2
-    assert plan.skipped == ["Sub 1 (1): listed twice; the first is used"]
+    assert plan.problems == ["Sub 1 (1): listed twice; the first is used"]

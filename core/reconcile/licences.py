@@ -58,6 +58,7 @@ class LicencePlan:
     deactivations: list[LicenceChangeSet] = field(default_factory=list)
     held_back: list[LicenceChangeSet] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what a person should look at (duplicate ids)
     unchanged: int = 0
     guard_reason: str | None = None
 
@@ -103,7 +104,7 @@ def plan_licences(
     seen: set[str] = set()
     for sub in upstream:
         if sub.external_id in seen:
-            plan.skipped.append(f"{sub.name} ({sub.external_id}): listed twice; the first is used")
+            plan.problems.append(f"{sub.name} ({sub.external_id}): listed twice; the first is used")
             continue
         seen.add(sub.external_id)
         row = by_external.get(sub.external_id)

@@ -36,7 +36,7 @@ class SandboxUser:
 
 @dataclass
 class FaultRule:
-    """One injected misbehaviour. ``kind``: fault | html | malformed | reset | expire | empty | latency."""
+    """One injected misbehaviour. ``kind``: fault | html | text | malformed | reset | expire | empty | latency."""
 
     operation: str  # an operation name, or "*" for all
     kind: str = "fault"
@@ -179,6 +179,9 @@ class _Handler(BaseHTTPRequestHandler):
         if rule.kind == "html":
             page = f"<html><head><title>{rule.status}</title></head><body>Service unavailable</body></html>"
             self._send(rule.status, page.encode(), "text/html")
+            return True
+        if rule.kind == "text":
+            self._send(rule.status, rule.message.encode(), "text/plain")
             return True
         if rule.kind == "malformed":
             self._send(200, b'[{"AccountId": 1, "CompanyName": "trunc', "application/json")
