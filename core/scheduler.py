@@ -6,6 +6,7 @@ transaction, records the run, and exits 0. A job that raises is logged and the d
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -19,9 +20,10 @@ import schedule
 from core.alerts import notify
 from core.errors import IntegratorError, LockedError
 from core.locks import integration_lock
+from core.plugins import VendorFacade
 from core.status import last_success, stale_integrations
 from core.store import now
-from core.sync import ENTITY_SYNCS, App, Progress, RunReport
+from core.sync import ENTITY_SYNCS, App, Progress, RunReport, Upstream
 
 log = logging.getLogger("integrator.runs")
 CATCH_UP_AFTER = timedelta(days=1)
@@ -36,13 +38,14 @@ def sync_integration(app: App, vendor: str, *, cancel: threading.Event | None = 
     """Sync the integration's entities_to_sync, customers before subscriptions, holding its lock throughout."""
     settings = app.config.integrations[vendor]
     reports = []
-    with integration_lock(app.sessions, vendor):
+    upstream = Upstream(VendorFacade(app.pm, vendor), settings)  # one login and company listing for all
+    with integration_lock(app.sessions, vendor), contextlib.closing(upstream):
         for entity in settings.integrator.ordered_entities():
             if cancel is not None and cancel.is_set():
                 break
             started = time.monotonic()
             log.info("event=sync_start vendor=%s entity=%s", vendor, entity)
-            report = ENTITY_SYNCS[entity](app, vendor, cancel=cancel,
+            report = ENTITY_SYNCS[entity](app, vendor, cancel=cancel, upstream=upstream,
                                           progress=progress(entity) if progress else None)
             log.info("event=sync_done vendor=%s entity=%s status=%s created=%d updated=%d deactivated=%d "
                      "held_back=%d errors=%d duration=%.2fs", vendor, entity, report.status, report.created,

@@ -71,12 +71,14 @@ def customer_json(customer: Customer) -> dict[str, Any]:
 
 
 def customer_rows(session: Session) -> list[CustomerRow]:
-    rows = []
-    for c in list_customers(session):
-        site = c.main_site
-        main = None if site is None else Address(site.address, site.city, site.postcode, site.country)
-        rows.append(CustomerRow(id=c.id, name=c.name, main_site=main))
-    return rows
+    """Every customer with its main site, as plain rows (one query; the planner needs no ORM objects)."""
+    query = (select(Customer.id, Customer.name, Site.id, Site.address, Site.city, Site.postcode, Site.country)
+             .outerjoin(Site, (Site.customer_id == Customer.id) & Site.is_main).order_by(Customer.id, Site.id))
+    rows: dict[int, CustomerRow] = {}
+    for cid, name, site_id, *address in session.execute(query):
+        if cid not in rows:  # the first main site, if a customer somehow has two
+            rows[cid] = CustomerRow(id=cid, name=name, main_site=Address(*address) if site_id is not None else None)
+    return list(rows.values())
 
 
 # -- mappings ----------------------------------------------------------------------------------
@@ -88,7 +90,17 @@ def list_mappings(session: Session, vendor: str) -> list[CustomerMapping]:
 
 
 def mapping_rows(session: Session, vendor: str) -> list[MappingRow]:
-    return [MappingRow(m.external_id, m.external_name, m.customer_id) for m in list_mappings(session, vendor)]
+    query = select(CustomerMapping.external_id, CustomerMapping.external_name, CustomerMapping.customer_id).where(
+        CustomerMapping.vendor == vendor).order_by(CustomerMapping.id)
+    return [MappingRow(*row) for row in session.execute(query)]
+
+
+def mapped_customers(session: Session, vendor: str) -> dict[str, tuple[int, str, str | None]]:
+    """external id -> (customer id, customer name, vendor's company name), in one query."""
+    query = (select(CustomerMapping.external_id, CustomerMapping.customer_id, Customer.name,
+                    CustomerMapping.external_name)
+             .join(Customer, Customer.id == CustomerMapping.customer_id).where(CustomerMapping.vendor == vendor))
+    return {ext: (cid, name, ext_name) for ext, cid, name, ext_name in session.execute(query)}
 
 
 def mapping_json(mapping: CustomerMapping) -> dict[str, Any]:

@@ -122,13 +122,42 @@ def _record(app: App, report: RunReport) -> None:
         run.errors = list(report.errors)
 
 
+class Upstream:
+    """The vendor as one sync sees it: one login and one company listing, shared by the entities
+    synced together (``integrator run``) and made only when first needed. Failures are not kept."""
+
+    def __init__(self, facade: VendorFacade, settings: VendorSettings) -> None:
+        self.facade, self.settings = facade, settings
+        self._connection: Connection | None = None
+        self._companies: Listing[VendorCustomer] | None = None
+
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = self.facade.connect(self.settings)
+        return self._connection
+
+    def companies(self) -> Listing[VendorCustomer]:
+        if self._companies is None:
+            self._companies = self.facade.list_customers(self.connection())
+        return self._companies
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
 @contextmanager
-def _connected(facade: VendorFacade, settings: VendorSettings) -> Iterator[Connection]:
-    connection = facade.connect(settings)
+def _upstream(facade: VendorFacade, settings: VendorSettings, shared: Upstream | None) -> Iterator[Upstream]:
+    """The shared upstream if the caller has one (and closes it); else one of this sync's own."""
+    if shared is not None:
+        yield shared
+        return
+    own = Upstream(facade, settings)
     try:
-        yield connection
+        yield own
     finally:
-        connection.close()
+        own.close()
 
 
 def _problems(listing: Listing[Any], prefix: str = "") -> list[str]:
@@ -138,12 +167,11 @@ def _problems(listing: Listing[Any], prefix: str = "") -> list[str]:
 # -- customers ---------------------------------------------------------------------------------
 
 def import_customers(app: App, vendor: str, *, dry_run: bool = False, progress: Progress | None = None,
-                     cancel: threading.Event | None = None) -> RunReport:
+                     cancel: threading.Event | None = None, upstream: Upstream | None = None) -> RunReport:
     settings, facade = _settings(app, vendor)
     report = RunReport(vendor, "customers", dry_run=dry_run)
-    with _recorded(app, report):
-        with _connected(facade, settings) as connection:
-            listing = facade.list_customers(connection)
+    with _recorded(app, report), _upstream(facade, settings, upstream) as vendor_side:
+        listing = vendor_side.companies()
         report.errors += _problems(listing)
 
         def plan_and_apply(session: Session) -> CustomerPlan:
@@ -181,8 +209,8 @@ def _replanned_on_conflict(app: App, work: Callable[[Session], CustomerPlan], at
 def generate_mappings(app: App, vendor: str) -> tuple[CustomerPlan, list[str]]:
     """Map every unmapped company to the customer of exactly the same name; nothing else."""
     settings, facade = _settings(app, vendor)
-    with _connected(facade, settings) as connection:
-        listing = facade.list_customers(connection)
+    with _upstream(facade, settings, None) as vendor_side:
+        listing = vendor_side.companies()
 
     def plan_and_apply(session: Session) -> CustomerPlan:
         plan = plan_customer_import(listing.items, store.customer_rows(session), store.mapping_rows(session, vendor),
@@ -237,8 +265,7 @@ class _Target:
 def _select_targets(app: App, vendor: str, settings: VendorSettings, companies: list[VendorCustomer],
                     report: RunReport) -> list[_Target]:
     with app.sessions() as session:
-        mappings = store.list_mappings(session, vendor)
-        mapped = {m.external_id: (m.customer_id, m.customer.name, m.external_name) for m in mappings}
+        mapped = store.mapped_customers(session, vendor)
     upstream = {c.external_id: c for c in companies}
     wanted = settings.customer_subscriptions_to_import
     if wanted == "all":
@@ -266,11 +293,13 @@ def _select_targets(app: App, vendor: str, settings: VendorSettings, companies: 
 
 
 def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_mass_deactivation: bool = False,
-                         progress: Progress | None = None, cancel: threading.Event | None = None) -> RunReport:
+                         progress: Progress | None = None, cancel: threading.Event | None = None,
+                         upstream: Upstream | None = None) -> RunReport:
     settings, facade = _settings(app, vendor)
     report = RunReport(vendor, "subscriptions", dry_run=dry_run)
-    with _recorded(app, report), _connected(facade, settings) as connection:
-        companies = facade.list_customers(connection)
+    with _recorded(app, report), _upstream(facade, settings, upstream) as vendor_side:
+        companies = vendor_side.companies()
+        connection = vendor_side.connection()
         report.errors += _problems(companies)
         targets = _select_targets(app, vendor, settings, companies.items, report)
 
