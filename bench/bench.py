@@ -62,7 +62,7 @@ def start_sandbox(companies: int, subs: int, latency_ms: float) -> tuple[subproc
 def naive_apply(session, vendor, changes, run_id):  # type: ignore[no-untyped-def]
     """The baseline: one ORM round trip per licence and per history row."""
     from core.db.models import Licence, LicenceChange
-    from core.store import _text, now
+    from core.store import as_text, now
 
     stamp = now()
     for cid, change in changes:
@@ -72,15 +72,15 @@ def naive_apply(session, vendor, changes, run_id):  # type: ignore[no-untyped-de
             session.add(licence)
             session.flush()
             session.add(LicenceChange(licence_id=licence.id, sync_run_id=run_id, field="created",
-                                      new_value=_text(change.values.get("quantity")), changed_at=stamp))
+                                      new_value=as_text(change.values.get("quantity")), changed_at=stamp))
             session.flush()
             continue
         licence = session.get(Licence, change.licence_id)
         licence.vendor_customer_id = cid
         for name, (old, new) in change.changes.items():
             setattr(licence, name, new)
-            session.add(LicenceChange(licence_id=licence.id, sync_run_id=run_id, field=name, old_value=_text(old),
-                                      new_value=_text(new), changed_at=stamp))
+            session.add(LicenceChange(licence_id=licence.id, sync_run_id=run_id, field=name, old_value=as_text(old),
+                                      new_value=as_text(new), changed_at=stamp))
             session.flush()
         licence.updated_at = stamp
 

@@ -90,12 +90,11 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
 
 
 def vendor_names(pm: pluggy.PluginManager) -> list[str]:
-    return sorted(
-        name
-        for name, plugin in pm.list_name_plugin()
-        if plugin is not None and pm.get_hookcallers(plugin)
-        and any(c.name == "integrator_connect" for c in pm.get_hookcallers(plugin) or ())
-    )
+    """The loaded plugins that are vendors: those implementing integrator_connect."""
+    def is_vendor(plugin: object) -> bool:
+        return any(c.name == "integrator_connect" for c in pm.get_hookcallers(plugin) or ())
+
+    return sorted(name for name, plugin in pm.list_name_plugin() if plugin is not None and is_vendor(plugin))
 
 
 class VendorFacade:

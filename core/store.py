@@ -230,7 +230,7 @@ def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str
             insert(table).returning(table.c.id, table.c.external_id, sort_by_parameter_order=True), rows)
         for (licence_id, _), (_, change) in zip(result.all(), creates, strict=True):
             history.append({"licence_id": licence_id, "sync_run_id": run_id, "field": "created", "old_value": None,
-                            "new_value": _text(change.values.get("quantity")), "changed_at": stamp})
+                            "new_value": as_text(change.values.get("quantity")), "changed_at": stamp})
     updates = [(cid, c) for cid, c in changes if c.licence_id is not None]
     if updates:
         session.execute(update(Licence), [
@@ -238,13 +238,13 @@ def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str
              **{name: new for name, (_, new) in c.changes.items()}} for cid, c in updates])
         for _, change in updates:
             history += [{"licence_id": change.licence_id, "sync_run_id": run_id, "field": name,
-                         "old_value": _text(old), "new_value": _text(new), "changed_at": stamp}
+                         "old_value": as_text(old), "new_value": as_text(new), "changed_at": stamp}
                         for name, (old, new) in change.changes.items()]
     if history:
         session.execute(insert(LicenceChange.__table__), history)
 
 
-def _text(value: Any) -> str | None:
+def as_text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):

@@ -250,7 +250,7 @@ def _fields(changes: dict[str, tuple[Any, Any]]) -> str:
 
 
 def _show(value: Any) -> str:
-    return "(none)" if value is None else repr(store._text(value))
+    return "(none)" if value is None else repr(store.as_text(value))
 
 
 # -- subscriptions -----------------------------------------------------------------------------

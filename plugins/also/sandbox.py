@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from xml.sax.saxutils import escape
@@ -455,6 +455,3 @@ def generated_data(companies: int, subscriptions_per_company: int, seed: int = 7
         ]
     return SandboxData(reseller=reseller, companies=company_rows, subscriptions=subs)
 
-
-def describe(state: SandboxState) -> dict[str, Any]:
-    return {"faults": [asdict(f) for f in state.faults], "latency": state.latency}
