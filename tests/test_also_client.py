@@ -160,3 +160,27 @@ def test_fault_parsing_reads_message_and_expiry():
     assert fault is not None and fault.message == "Session gone" and fault.session_expired
     assert parse_fault(b"<html><body>nope</body></html>") is None
     assert parse_fault(b"not xml") is None
+
+
+def test_a_certificate_that_does_not_verify_is_a_tls_error_and_never_ignored(tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a throw-away certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = sb.SandboxServer(sb.make_state(), "127.0.0.1", 0, tls=context).start()
+    try:
+        c = AlsoClient(server.url, sb.DEFAULT_USERNAME, sb.DEFAULT_PASSWORD, retries=1, backoff=0.01, timeout=5)
+        with pytest.raises(VendorUnreachableError) as info:
+            c.login()
+        message = str(info.value)
+        assert message.startswith("TLS verification of 127.0.0.1 failed") and "never turned off" in message
+        assert server.state.calls["GetSessionToken"] == 0  # nothing was sent over the unverified connection
+    finally:
+        server.stop()

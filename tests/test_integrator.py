@@ -312,3 +312,29 @@ def test_several_processes_share_the_integrations_and_never_sync_one_twice_at_on
         for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
             assert end <= start, f"two syncs of one integration overlapped: {spans}"
 
+
+
+def test_a_progress_bar_shows_on_a_terminal_and_not_in_a_pipe(cli, config):
+    import pty
+
+    assert cli("import", "customers", "also").code == 0
+    piped = subprocess.run([sys.executable, "-m", "core.cli", "import", "subscriptions", "also"], cwd=ROOT,
+                           capture_output=True, text=True, env=os.environ.copy())
+    assert piped.returncode == 0 and "Listing subscriptions" not in piped.stderr + piped.stdout
+    primary, secondary = pty.openpty()  # a terminal, as a person running it has
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "import", "subscriptions", "also"], cwd=ROOT,
+                            stdout=secondary, stderr=secondary, env=os.environ.copy())
+    os.close(secondary)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(primary)
+    assert proc.wait(timeout=60) == 0
+    text = screen.decode(errors="replace")
+    assert "Listing subscriptions" in text and "11/11" in text

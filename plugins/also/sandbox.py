@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
+import ssl
 import threading
 import time
 from collections import Counter
@@ -292,16 +293,20 @@ class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, state: SandboxState, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, state: SandboxState, host: str = "127.0.0.1", port: int = 0,
+                 tls: ssl.SSLContext | None = None) -> None:
         if not _is_loopback(host):
             raise ValueError("the sandbox serves on loopback only")
         self.state = state
         super().__init__((host, port), _Handler)
+        self.scheme = "https" if tls is not None else "http"
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def inject(self, **rule: Any) -> FaultRule:
         fault = FaultRule(**rule)
