@@ -39,8 +39,7 @@ def add_customer(session: Session, name: str, top_level: str | None = None,
         raise UsageError(f"a customer named {name!r} already exists")
     customer = Customer(name=name, top_level=top_level, active=True, created_at=now())
     if address is not None:
-        customer.sites.append(Site(name="Main", is_main=True, address=address.address, city=address.city,
-                                   postcode=address.postcode, country=address.country))
+        customer.sites.append(Site(name="Main", is_main=True, **_site_fields(address)))
     session.add(customer)
     session.flush()
     return customer
@@ -143,6 +142,18 @@ def remove_mapping(session: Session, vendor: str, external_id: str) -> CustomerM
     return mapping
 
 
+SITE_SIZES = {"address": 500, "city": 255, "postcode": 64, "country": 255}
+
+
+def _fit(value: str | None, field: str) -> str | None:
+    """An address part cut to its column: a long address line is kept, shortened, rather than refused."""
+    return value[:SITE_SIZES[field]] if value else value
+
+
+def _site_fields(address: Address) -> dict[str, str | None]:
+    return {name: _fit(getattr(address, name), name) for name in SITE_SIZES}
+
+
 def apply_customer_plan(session: Session, vendor: str, plan: CustomerPlan, top_level: str | None) -> None:
     """Write a customer plan; the caller owns the transaction. New customers go in set-based inserts."""
     stamp = now()
@@ -152,8 +163,7 @@ def apply_customer_plan(session: Session, vendor: str, plan: CustomerPlan, top_l
             {"name": c.name, "top_level": top_level, "active": True, "created_at": stamp} for c in creates])
         ids = list(result.scalars())
         session.execute(insert(Site), [
-            {"customer_id": cid, "name": "Main", "is_main": True, "address": c.address.address,
-             "city": c.address.city, "postcode": c.address.postcode, "country": c.address.country}
+            {"customer_id": cid, "name": "Main", "is_main": True, **_site_fields(c.address)}
             for cid, c in zip(ids, creates, strict=True)])
         session.execute(insert(CustomerMapping), [
             {"vendor": vendor, "external_id": c.external_id, "external_name": c.name, "customer_id": cid,
@@ -187,7 +197,7 @@ def _apply_customer_changes(session: Session, vendor: str, customer_id: int, ext
         site = Site(name="Main", is_main=True)
         customer.sites.append(site)
     for key, value in address.items():
-        setattr(site, key, value)
+        setattr(site, key, _fit(value, key))
 
 
 # -- licences ----------------------------------------------------------------------------------
@@ -236,10 +246,17 @@ def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str
         session.execute(update(Licence), [
             {"id": c.licence_id, "vendor_customer_id": cid, "updated_at": stamp,
              **{name: new for name, (_, new) in c.changes.items()}} for cid, c in updates])
+        moved = {cid for _, c in updates if "customer_id" in c.changes for cid in c.changes["customer_id"]}
+        names: dict[int, str] = {}
+        if moved:
+            names = {cid: name for cid, name in session.execute(
+                select(Customer.id, Customer.name).where(Customer.id.in_(moved)))}
         for _, change in updates:
-            history += [{"licence_id": change.licence_id, "sync_run_id": run_id, "field": name,
-                         "old_value": as_text(old), "new_value": as_text(new), "changed_at": stamp}
-                        for name, (old, new) in change.changes.items()]
+            for name, (old, new) in change.changes.items():
+                if name == "customer_id":  # a licence that moved: the history says between which customers
+                    name, old, new = "customer", names.get(old, old), names.get(new, new)
+                history.append({"licence_id": change.licence_id, "sync_run_id": run_id, "field": name,
+                                "old_value": as_text(old), "new_value": as_text(new), "changed_at": stamp})
     if history:
         session.execute(insert(LicenceChange.__table__), history)
 

@@ -239,7 +239,7 @@ def _report_customer_plan(report: RunReport, plan: CustomerPlan, top_level: str 
             report.lines.append(f"update    {label} (customer {action.customer_name!r})" + _fields(action.changes))
         elif action.kind == SKIP:
             report.lines.append(f"skip      {label}: {action.reason}")
-            if action.reason and "by hand" in (action.reason or ""):
+            if action.needs_attention:
                 report.errors.append(f"{label}: {action.reason}")
 
 

@@ -205,3 +205,11 @@ def test_a_customer_created_meanwhile_by_another_process_is_mapped_not_duplicate
     assert len(reads) == 2
     assert mappings_by_id(cli)["100010"]["source"] == "auto"
     assert list(customers_by_name(cli)).count("Contoso Ltd") == 1
+
+
+def test_a_name_longer_than_the_psa_keeps_is_reported_and_the_rest_imported(cli, config, sandbox):
+    sandbox.state.data.companies.append(_company(100031, "X" * 300, "1 Long Road " * 60, "Leeds", "LS1", "UK"))
+    result = cli("import", "customers", "also")
+    assert result.code == 1
+    assert f"{'X' * 300} (100031): name or id longer than the PSA keeps (255 characters)" in result.err
+    assert len(customers_by_name(cli)) == 11

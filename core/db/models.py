@@ -24,6 +24,11 @@ class Base(DeclarativeBase):
     pass
 
 
+#: Column sizes the planners check before writing, so that one odd vendor record is reported and
+#: skipped instead of failing a whole transaction on a database that enforces them (PostgreSQL).
+LIMITS = {"name": 255, "external_id": 64, "licence_name": 500, "status": 64, "currency": 8}
+
+
 class Customer(Base):
     __tablename__ = "customers"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.db.models import LIMITS
 from core.types import Address, VendorCustomer
 
 CREATE, MAP, UPDATE, UNCHANGED, SKIP = "create", "map", "update", "unchanged", "skip"
@@ -34,6 +35,7 @@ class CustomerAction:
     customer_name: str | None = None
     changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     reason: str | None = None
+    needs_attention: bool = False  # a skip a person must resolve (reported as an error of the run)
 
     def label(self) -> str:
         return f"{self.company.name} ({self.company.external_id})"
@@ -75,6 +77,11 @@ def plan_customer_import(
             plan.actions.append(CustomerAction(SKIP, company, reason="listed twice by the vendor; the first is used"))
             continue
         seen_ids.add(company.external_id)
+        if len(company.name) > LIMITS["name"] or len(company.external_id) > LIMITS["external_id"]:
+            plan.actions.append(CustomerAction(
+                SKIP, company, reason=f"name or id longer than the PSA keeps ({LIMITS['name']} characters)",
+                needs_attention=True))
+            continue
         mapping = mapped.get(company.external_id)
         if mapping is not None and mapping.customer_id in by_id:
             customer = by_id[mapping.customer_id]
@@ -85,7 +92,7 @@ def plan_customer_import(
             plan.actions.append(CustomerAction(
                 SKIP, company,
                 reason=f"another company, {earlier.name} ({earlier.external_id}), has the same name: "
-                       "map this one by hand with 'integrator mappings add'"))
+                       "map this one by hand with 'integrator mappings add'", needs_attention=True))
             continue
         customer = by_name.get(company.name)
         if customer is not None:
@@ -94,7 +101,7 @@ def plan_customer_import(
                 plan.actions.append(CustomerAction(
                     SKIP, company, customer_id=customer.id, customer_name=customer.name,
                     reason=f"customer {customer.name!r} is already mapped to company {owner}: "
-                           "map this one by hand if it belongs there too"))
+                           "map this one by hand if it belongs there too", needs_attention=True))
                 continue
             claimed_names[company.name] = company
             taken_customers[customer.id] = company.external_id

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from core.db.models import LIMITS
 from core.types import (
     DeactivationAction,
     Disappearance,
@@ -107,6 +108,10 @@ def plan_licences(
             plan.problems.append(f"{sub.name} ({sub.external_id}): listed twice; the first is used")
             continue
         seen.add(sub.external_id)
+        too_long = _too_long(sub)
+        if too_long:
+            plan.problems.append(f"{sub.name[:80]} ({sub.external_id[:64]}): {too_long} is longer than the PSA keeps")
+            continue
         row = by_external.get(sub.external_id)
         new = _upstream_values(sub, company, customer_id, row, set_price_and_cost)
         if sub.terminated:
@@ -143,6 +148,16 @@ def plan_licences(
     else:
         plan.deactivations += deleted
     return plan
+
+
+def _too_long(sub: VendorSubscription) -> str | None:
+    for label, value, limit in (("the name", sub.name, LIMITS["licence_name"]),
+                                ("the id", sub.external_id, LIMITS["external_id"]),
+                                ("the status", sub.status, LIMITS["status"]),
+                                ("the currency", sub.currency or "", LIMITS["currency"])):
+        if len(value) > limit:
+            return f"{label} ({len(value)} characters, at most {limit})"
+    return None
 
 
 def _upstream_values(
