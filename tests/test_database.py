@@ -77,3 +77,17 @@ def test_adding_a_customer_twice_is_a_clear_error(cli, config):
     assert result.code == 1
     assert "a customer named 'Contoso Ltd' already exists" in result.err
     assert len(cli("customers", "list", "--json").json) == 1
+
+
+def test_several_processes_starting_on_a_new_database_all_succeed(config):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    procs = [subprocess.Popen([sys.executable, "-m", "core.cli", "customers", "list", "--json"], cwd=root,
+                              env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    results = [(p.wait(timeout=60), p.communicate()[1]) for p in procs]
+    assert [code for code, _ in results] == [0, 0, 0, 0], results

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.errors import DatabaseError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 0x1A7E6A7  # a PostgreSQL advisory lock key for schema upgrades
 
 
 def _safe(url: str) -> str:
@@ -72,14 +74,36 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     with engine.connect() as connection:
         cfg = _alembic_config(connection)
         script = ScriptDirectory.from_config(cfg)
-        current = MigrationContext.configure(connection).get_current_revision()
         target = script.get_current_head() if revision == "head" else revision
-        if current == target:
+        if MigrationContext.configure(connection).get_current_revision() == target:
             return
-        known = {rev.revision for rev in script.walk_revisions()}
-        if current is not None and current not in known:
-            raise DatabaseError(
-                f"the database schema ({current}) is newer than this release knows: upgrade psa-integrator"
-            )
-        command.upgrade(cfg, revision)
-        connection.commit()
+        connection.rollback()
+        server_lock = connection.dialect.name == "postgresql"
+        if server_lock:  # several processes starting on one new database: one migrates, the others wait
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        try:
+            current = MigrationContext.configure(connection).get_current_revision()
+            known = {rev.revision for rev in script.walk_revisions()}
+            if current is not None and current not in known:
+                raise DatabaseError(
+                    f"the database schema ({current}) is newer than this release knows: upgrade psa-integrator"
+                )
+            if current != target:
+                try:
+                    command.upgrade(cfg, revision)
+                    connection.commit()
+                except SQLAlchemyError:
+                    connection.rollback()
+                    # Another process (SQLite has no advisory lock) may be migrating it right now:
+                    # give it a moment to finish before calling this a failure.
+                    deadline = time.monotonic() + 10
+                    while MigrationContext.configure(connection).get_current_revision() != target:
+                        connection.rollback()
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.1)
+        finally:
+            connection.rollback()
+            if server_lock:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                connection.commit()
