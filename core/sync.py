@@ -168,6 +168,8 @@ def _problems(listing: Listing[Any], prefix: str = "") -> list[str]:
 
 def import_customers(app: App, vendor: str, *, dry_run: bool = False, progress: Progress | None = None,
                      cancel: threading.Event | None = None, upstream: Upstream | None = None) -> RunReport:
+    # ``progress`` and ``cancel`` are accepted so every entity sync has one signature; a customer
+    # import is a single listing and a single transaction, so there is nothing to report or stop between.
     settings, facade = _settings(app, vendor)
     report = RunReport(vendor, "customers", dry_run=dry_run)
     with _recorded(app, report), _upstream(facade, settings, upstream) as vendor_side:
