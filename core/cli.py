@@ -340,7 +340,7 @@ def history_cmd(ctx: Context, as_json: bool, limit: int) -> None:
         echo_json(runs)
         return
     for vendor, info in integration_status(app).items():
-        click.echo(f"{vendor}: last sync {info['last_success'] or 'never'}; "
+        click.echo(f"{vendor}: last sync {_utc(info['last_success'])}; "
                    f"last error {info['last_error'] or 'none'}")
     click.echo(table(["id", "vendor", "entity", "started (UTC)", "status", "created", "updated", "deactivated",
                       "errors"],
@@ -401,11 +401,15 @@ def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None
         echo_json({"integrations": info, "stale": stale, "max_age_hours": hours})
     else:
         for vendor, item in info.items():
-            click.echo(f"{vendor}: last sync {item['last_success'] or 'never'}; "
+            click.echo(f"{vendor}: last sync {_utc(item['last_success'])}; "
                        f"last error {item['last_error'] or 'none'}")
     if stale:
         click.echo(f"integrator: stale (older than {hours:g} hours): " + "; ".join(stale), err=True)
         sys.exit(1)
+
+
+def _utc(stamp: str | None) -> str:
+    return f"{stamp} UTC" if stamp else "never"
 
 
 def main(argv: list[str] | None = None) -> None:
