@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core import store
 from core.config import config_path, load_config
 from core.db import open_database
+from core.db import reason as db_reason
 from core.errors import IntegratorError
 from core.output import table
 from core.plugins import VendorFacade, describe_plugins, get_plugin_manager
@@ -430,8 +431,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"integrator: error: {exc}", err=True)
         sys.exit(1)
     except SQLAlchemyError as exc:
-        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
-        click.echo(f"integrator: error: database: {reason}", err=True)
+        click.echo(f"integrator: error: database: {db_reason(exc)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("integrator: interrupted", err=True)

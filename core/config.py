@@ -11,7 +11,7 @@ from typing import Any
 
 import pluggy
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.alerts import AlertSettings
 from core.errors import ConfigError, IntegratorError
@@ -36,10 +36,6 @@ class _TopLevel(BaseModel):
     alerts: AlertSettings | None = None
     integrations: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
-    @field_validator("stale_after_hours", mode="before")
-    @classmethod
-    def _hours(cls, value: object) -> object:
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 @dataclass

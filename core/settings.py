@@ -51,11 +51,6 @@ class VendorSettings(StrictModel):
     max_concurrency: int = Field(default=8, ge=1, le=64)
     integrator: IntegratorSchedule = Field(default_factory=IntegratorSchedule)
 
-    @field_validator("mass_deactivation_threshold", mode="before")
-    @classmethod
-    def _int_is_a_share_too(cls, value: object) -> object:
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
 
 def is_loopback_host(host: str | None) -> bool:
     if not host:

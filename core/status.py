@@ -30,10 +30,10 @@ def _last(app: App, vendor: str, *statuses: str, entity: str | None = None) -> S
 
 def last_success(app: App, vendor: str) -> datetime | None:
     """When every entity the integration syncs last succeeded: the oldest of their last successes."""
-    entities = app.config.integrations[vendor].integrator.ordered_entities() if vendor in app.config.integrations \
-        else [None]
+    settings = app.config.integrations.get(vendor)
+    entities: list[str | None] = [*(settings.integrator.ordered_entities() if settings else [])] or [None]
     times = []
-    for entity in entities or [None]:
+    for entity in entities:
         run = _last(app, vendor, "ok", entity=entity)
         if run is None or run.finished_at is None:
             return None

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import alerts, store
 from core.config import Config
+from core.db import reason as db_reason
 from core.db.models import SyncRun
 from core.errors import ConfigError, DatabaseError, IntegratorError
 from core.locks import integration_lock
@@ -88,17 +89,13 @@ def _recorded(app: App, report: RunReport) -> Iterator[None]:
             report.errors.append(str(exc))
         except SQLAlchemyError as exc:  # the database went away mid-run: what was committed stays
             report.status = "failed"
-            report.errors.append(f"database error: {_first_line(exc)}")
+            report.errors.append(f"database error: {db_reason(exc)}")
         except BaseException as exc:
             report.status = "failed"
             report.errors.append(f"interrupted: {type(exc).__name__}: {exc}".rstrip(": "))
             _finish(app, report)
             raise
         _finish(app, report)
-
-
-def _first_line(exc: SQLAlchemyError) -> str:
-    return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
 
 
 def _finish(app: App, report: RunReport) -> None:
@@ -201,8 +198,7 @@ def _replanned_on_conflict(app: App, work: Callable[[Session], CustomerPlan], at
                 return work(session)
         except IntegrityError as exc:
             if attempt == attempts - 1:
-                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "constraint"
-                raise DatabaseError(f"another process kept writing the same customers ({reason}); "
+                raise DatabaseError(f"another process kept writing the same customers ({db_reason(exc)}); "
                                     "run the import again") from None
             log.info("customer import met a concurrent write; planning again")
     raise AssertionError("unreachable")

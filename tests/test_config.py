@@ -121,3 +121,10 @@ def test_a_missing_database_folder_gives_one_line(cli, tmp_path, monkeypatch):
     assert result.code == 1
     assert f"database folder {tmp_path}/no/such/folder does not exist" in result.err
     assert "Traceback" not in result.err
+
+
+def test_whole_numbers_are_accepted_where_a_decimal_is_and_booleans_are_not(write_config):
+    settings = load(write_config(mass_deactivation_threshold=1, timeout_seconds=30)).integrations["also"]
+    assert settings.mass_deactivation_threshold == 1.0 and settings.timeout_seconds == 30.0
+    with pytest.raises(ConfigError, match=r"integrations\.also\.timeout_seconds"):
+        load(write_config(timeout_seconds=True))

@@ -16,6 +16,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 0x1A7E6A7  # a PostgreSQL advisory lock key for schema upgrades
 
 
+def reason(exc: SQLAlchemyError) -> str:
+    """The first line of what the database driver said, for a one-line message."""
+    return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
+
+
 def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
@@ -35,8 +40,7 @@ def open_database(url: str, upgrade: bool = True) -> sessionmaker[Session]:
             with engine.connect():
                 pass
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise DatabaseError(f"cannot open database {_safe(url)}: {reason}") from None
+        raise DatabaseError(f"cannot open database {_safe(url)}: {reason(exc)}") from None
     return sessionmaker(engine, expire_on_commit=False)
 
 

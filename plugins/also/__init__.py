@@ -35,11 +35,6 @@ class AlsoSettings(VendorSettings):
     def _url(cls, value: str) -> str:
         return check_vendor_url(value)
 
-    @field_validator("timeout_seconds", "backoff_seconds", mode="before")
-    @classmethod
-    def _whole_seconds_too(cls, value: object) -> object:
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
 
 def make_client(settings: AlsoSettings) -> AlsoClient:
     return AlsoClient(
