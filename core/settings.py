@@ -67,7 +67,8 @@ def check_vendor_url(url: str) -> str:
     """Accept https anywhere and plain http only on loopback; return the URL without a trailing slash."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{url!r} is not an http(s) URL such as https://marketplace.example.com")
+        # The value is not echoed: a URL can carry a password (userinfo) or be a secret (webhooks).
+        raise ValueError("is not an http(s) URL such as https://marketplace.example.com")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ValueError(f"plain http:// is refused for {parts.hostname}: use https://")
     return url.strip().rstrip("/")

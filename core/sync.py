@@ -20,11 +20,12 @@ from core import alerts, store
 from core.config import Config
 from core.db import reason as db_reason
 from core.db.models import SyncRun
-from core.errors import ConfigError, DatabaseError, IntegratorError
+from core.errors import AuthenticationError, ConfigError, DatabaseError, IntegratorError
 from core.locks import integration_lock
 from core.plugins import VendorFacade
 from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import
 from core.reconcile.licences import LicenceChangeSet, LicencePlan, find_gone, plan_licences
+from core.redact import mask_urls_in
 from core.settings import VendorSettings
 from core.types import Connection, Listing, RecordProblem, VendorCustomer, VendorSubscription
 
@@ -105,7 +106,8 @@ def _finish(app: App, report: RunReport) -> None:
     for event in alerts.events_of(report.status, report.held_back):
         alerts.notify(app.config.alerts, event, {
             "vendor": report.vendor, "entity": report.entity, "run_id": report.run_id, "status": report.status,
-            "held_back": report.held_back, "errors": report.errors[:50], "summary": report.summary()})
+            "held_back": report.held_back, "errors": [mask_urls_in(e) for e in report.errors[:50]],
+            "summary": report.summary()})
 
 
 def _record(app: App, report: RunReport) -> None:
@@ -116,21 +118,29 @@ def _record(app: App, report: RunReport) -> None:
         run.finished_at = store.now()
         run.created, run.updated, run.deactivated = report.created, report.updated, report.deactivated
         run.held_back = report.held_back
-        run.errors = list(report.errors)
+        run.errors = [mask_urls_in(error) for error in report.errors]
 
 
 class Upstream:
     """The vendor as one sync sees it: one login and one company listing, shared by the entities
-    synced together (``integrator run``) and made only when first needed. Failures are not kept."""
+    synced together (``integrator run``) and made only when first needed. Failures are not kept,
+    except a refused login: trying the same credentials again in one run can lock the account out."""
 
     def __init__(self, facade: VendorFacade, settings: VendorSettings) -> None:
         self.facade, self.settings = facade, settings
         self._connection: Connection | None = None
         self._companies: Listing[VendorCustomer] | None = None
+        self._refused: AuthenticationError | None = None
 
     def connection(self) -> Connection:
+        if self._refused is not None:
+            raise type(self._refused)(str(self._refused))
         if self._connection is None:
-            self._connection = self.facade.connect(self.settings)
+            try:
+                self._connection = self.facade.connect(self.settings)
+            except AuthenticationError as exc:
+                self._refused = exc
+                raise
         return self._connection
 
     def companies(self) -> Listing[VendorCustomer]:
