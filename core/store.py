@@ -205,10 +205,14 @@ def _apply_customer_changes(session: Session, vendor: str, customer_id: int, ext
 def licence_rows_by_company(session: Session, vendor: str,
                             listed: dict[str, list[str]]) -> dict[str, list[LicenceRow]]:
     """For each company (id -> the licence ids its listing holds), the licences its listing concerns:
-    those it holds now and those it lists now that another company held (a move), in a few queries."""
+    those it holds now and those it lists that another company holds (a move, or a licence listed
+    twice); a row can therefore appear under two companies. A few queries in all."""
     vendor_customer_ids = list(listed)
-    listed_ids = [ext for exts in listed.values() for ext in exts]
-    lister = {ext: cid for cid, exts in listed.items() for ext in exts}
+    listed_ids = list({ext for exts in listed.values() for ext in exts})
+    listers: dict[str, list[str]] = {}
+    for cid, exts in listed.items():
+        for ext in exts:
+            listers.setdefault(ext, []).append(cid)
     columns = [getattr(Licence, name) for name in LicenceRow.__dataclass_fields__]
     found: dict[int, LicenceRow] = {}
     for column, values in ((Licence.vendor_customer_id, vendor_customer_ids), (Licence.external_id, listed_ids)):
@@ -216,12 +220,11 @@ def licence_rows_by_company(session: Session, vendor: str,
             query = select(*columns).where(Licence.vendor == vendor, column.in_(values[start:start + 900]))
             for values_row in session.execute(query):
                 found[values_row.id] = LicenceRow(*values_row)
-    rows = list(found.values())
     by_company: dict[str, list[LicenceRow]] = {cid: [] for cid in vendor_customer_ids}
-    for row in rows:
-        owner = lister.get(row.external_id, row.vendor_customer_id)
-        if owner in by_company:
-            by_company[owner].append(row)
+    for row in found.values():
+        for owner in dict.fromkeys([row.vendor_customer_id, *listers.get(row.external_id, ())]):
+            if owner in by_company:
+                by_company[owner].append(row)
     return by_company
 
 
