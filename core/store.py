@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange, Site, SyncRun
 from core.errors import UsageError
+from core.names import lookup_name, normalise_name
 from core.reconcile.customers import CREATE, MAP, UPDATE, CustomerPlan, CustomerRow, MappingRow
 from core.reconcile.licences import LicenceChangeSet, LicenceRow
 from core.types import Address
@@ -32,7 +33,10 @@ def now() -> datetime:
 
 def add_customer(session: Session, name: str, top_level: str | None = None,
                  address: Address | None = None) -> Customer:
-    name = name.strip()
+    try:
+        name = normalise_name(name)
+    except ValueError as exc:
+        raise UsageError(f"customer name {name!r} {exc}") from None
     if not name:
         raise UsageError("a customer needs a name")
     if session.scalar(select(Customer).where(Customer.name == name)) is not None:
@@ -46,7 +50,7 @@ def add_customer(session: Session, name: str, top_level: str | None = None,
 
 
 def find_customer(session: Session, name: str) -> Customer:
-    customer = session.scalar(select(Customer).where(Customer.name == name))
+    customer = session.scalar(select(Customer).where(Customer.name == lookup_name(name)))
     if customer is None:
         raise UsageError(f"no customer is named {name!r} (see 'integrator customers list')")
     return customer
@@ -284,7 +288,7 @@ def licence_query(customer: str | None = None):  # type: ignore[no-untyped-def]
     query = select(Licence).join(Customer).options(selectinload(Licence.customer)).order_by(
         Customer.name, Licence.vendor, Licence.name, Licence.external_id)
     if customer is not None:
-        query = query.where(Customer.name == customer)
+        query = query.where(Customer.name == lookup_name(customer))
     return query
 
 
@@ -310,7 +314,7 @@ def history_query(customer: str | None = None):  # type: ignore[no-untyped-def]
              .options(selectinload(LicenceChange.licence).selectinload(Licence.customer))
              .order_by(LicenceChange.id.desc()))
     if customer is not None:
-        query = query.where(Customer.name == customer)
+        query = query.where(Customer.name == lookup_name(customer))
     return query
 
 

@@ -23,7 +23,7 @@ from core.db.models import SyncRun
 from core.errors import ConfigError, DatabaseError, IntegratorError
 from core.locks import integration_lock
 from core.plugins import VendorFacade
-from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import
+from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import, screen_companies
 from core.reconcile.licences import LicenceChangeSet, LicencePlan, LicenceRow, plan_deleted, plan_listed
 from core.reconcile.ownership import Claim, RunOwnership
 from core.settings import VendorSettings
@@ -136,7 +136,9 @@ class Upstream:
 
     def companies(self) -> Listing[VendorCustomer]:
         if self._companies is None:
-            self._companies = self.facade.list_customers(self.connection())
+            listing = self.facade.list_customers(self.connection())
+            items, problems = screen_companies(listing.items)
+            self._companies = Listing(items, [*listing.problems, *problems])
         return self._companies
 
     def close(self) -> None:
