@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from core import Connection, Listing, RecordProblem, VendorAccount, hookimpl
@@ -9,7 +11,9 @@ from core.lifecycle import default_deactivations
 from core.secrets import resolve_password
 from core.settings import VendorSettings, check_vendor_url
 from plugins.also import mapping
-from plugins.also.client import AlsoClient
+
+if TYPE_CHECKING:
+    from plugins.also.client import AlsoClient
 
 HOOK_CONTRACT = (1, 1)
 TITLE = "ALSO"
@@ -37,6 +41,8 @@ class AlsoSettings(VendorSettings):
 
 
 def make_client(settings: AlsoSettings) -> AlsoClient:
+    from plugins.also.client import AlsoClient  # the HTTP stack, only for commands that talk to ALSO
+
     return AlsoClient(
         settings.url,
         settings.username,
@@ -45,6 +51,7 @@ def make_client(settings: AlsoSettings) -> AlsoClient:
         retries=settings.retries,
         backoff=settings.backoff_seconds,
         pool_size=max(settings.max_concurrency, 1) * 2,
+        concurrency=settings.max_concurrency,
     )
 
 

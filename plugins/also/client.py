@@ -14,7 +14,6 @@ import random
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +30,8 @@ from core.errors import (
     VendorUnreachableError,
 )
 from core.redact import mask_url
-from plugins.also.transport import RETRY_STATUSES, Answer, Transport
+from plugins.also.pacing import Pacer, PaceReport
+from plugins.also.transport import RETRY_STATUSES, THROTTLE_STATUSES, Answer, Transport
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class AlsoClient:
         max_retry_after: float = 60.0,
         pool_size: int = 16,
         relogins: int = RELOGINS,
-        on_throttle: Callable[[], None] | None = None,
+        concurrency: int | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.shown_url = mask_url(self.url)  # what messages show: never a password in the userinfo
@@ -99,8 +99,10 @@ class AlsoClient:
         self._refused: AuthenticationError | None = None  # a refused login is never tried again
         self.requests_made = 0
         self.logins = 0
+        self.pacer = Pacer(concurrency or pool_size)  # calls in flight, backing off on 429/503
         self._transport = Transport(self.base, shown=self.url, timeout=timeout, retries=retries, backoff=backoff,
-                                    max_retry_after=max_retry_after, pool_size=pool_size, on_throttle=on_throttle)
+                                    max_retry_after=max_retry_after, pool_size=pool_size,
+                                    on_throttle=self.pacer.throttle)
 
     def __repr__(self) -> str:
         return f"AlsoClient(url={self.shown_url!r}, username={self.username!r})"
@@ -160,7 +162,15 @@ class AlsoClient:
             with self._lock:
                 return self._token, self._generation
 
+    def pace(self) -> PaceReport:
+        """How fast this client went: requests, rate, throttled answers and the concurrency reached."""
+        return self.pacer.report()
+
     def close(self) -> None:
+        pace = self.pacer.report()
+        if pace.calls:
+            # Throttling is worth a person's attention (the vendor limits this account); the rate otherwise is not.
+            log.log(logging.WARNING if pace.throttled else logging.INFO, "ALSO: %s", pace.describe())
         with self._lock:
             token, self._token = self._token, None
         if token is not None:
@@ -182,7 +192,12 @@ class AlsoClient:
         payload = body or {}
         renewals = 0
         while True:
-            answer = self._post(operation, payload, token)
+            started = self.pacer.acquire()
+            answer = None
+            try:
+                answer = self._post(operation, payload, token)
+            finally:
+                self.pacer.done(started, ok=answer is not None and answer.status not in THROTTLE_STATUSES)
             if not self._expired(answer):
                 break
             if renewals > self.relogins:
