@@ -93,7 +93,9 @@ def compute_charges(session: Session, period: Period, settings: BillingSettings,
     ledgers = load_ledgers(session, settings, vendor=vendor)
     lines = [ln for ln in charge_lines(ledgers, period, mode, settings.proration)
              if customer is None or ln.customer == customer]
-    lines.sort(key=lambda ln: (ln.customer, ln.vendor, ln.licence, ln.external_id, ln.start, ln.quantity < 0))
+    # Per customer: the month's own lines, then (in advance) the previous month's corrections.
+    lines.sort(key=lambda ln: (ln.customer, ln.start < period.first, ln.vendor, ln.licence, ln.external_id,
+                               ln.start, ln.quantity < 0))
     return ChargeReport(period=period, mode=mode, lines=lines, warnings=_warnings(lines))
 
 

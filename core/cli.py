@@ -11,6 +11,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import store
+from core.cli_billing import billing_group
 from core.config import config_path, load_config
 from core.db import open_database
 from core.db import reason as db_reason
@@ -411,6 +412,9 @@ def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None
 
 def _utc(stamp: str | None) -> str:
     return f"{stamp} UTC" if stamp else "never"
+
+
+cli.add_command(billing_group)
 
 
 def main(argv: list[str] | None = None) -> None:
