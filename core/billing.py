@@ -115,10 +115,9 @@ def _vendors(session: Session) -> set[str]:
 
 def load_ledgers(session: Session, settings: BillingSettings, *, vendor: str | None = None) -> list[Ledger]:
     """Every licence's ledger (one vendor's when given), from its row and its history rows."""
-    cycle = getattr(Licence, "billing_cycle", None)
-    columns = [Licence.id, Licence.vendor, Licence.external_id, Customer.name, Licence.name, Licence.active,
-               Licence.quantity, Licence.price, Licence.cost, Licence.currency, Licence.start_date]
-    query = select(*columns, *([cycle] if cycle is not None else [])).join(Customer, Customer.id == Licence.customer_id)
+    query = select(Licence.id, Licence.vendor, Licence.external_id, Customer.name, Licence.name, Licence.active,
+                   Licence.quantity, Licence.price, Licence.cost, Licence.currency, Licence.start_date,
+                   Licence.billing_cycle).join(Customer, Customer.id == Licence.customer_id)
     history_query = select(LicenceChange.licence_id, LicenceChange.changed_at, LicenceChange.field,
                            LicenceChange.old_value, LicenceChange.new_value, LicenceChange.id)
     if vendor is not None:

@@ -74,6 +74,11 @@ def test_arrears_text_shows_each_customer_its_total_cost_and_margin_then_the_tot
     assert "total 67.33 EUR, cost 58.83, margin 8.50" in contoso
     assert "All customers" in result.out
     assert "Fabrikam GmbH" in result.out and "total 174.00 EUR" in result.out  # 12*11.70 + 12*2.80
+    # Wingtip's Dynamics licence is billed annually at ALSO: charged as monthly, and flagged
+    assert "Dynamics 365 Business Central Essentials *" in result.out
+    assert ("* billed on a non-monthly cycle, charged here as monthly: "
+            "Dynamics 365 Business Central Essentials (200170): Annual") in result.out
+    assert "Exchange Online (Plan 1) *" not in result.out
 
 
 def test_advance_bills_december_and_corrects_november(november):
