@@ -151,3 +151,23 @@ def test_no_licences_no_charges(cli, config):
     assert result.code == 0
     assert "No charges" in result.out
     assert cli("billing", "charges", "--period", "2026-11", "--json").json == []
+
+
+def test_the_readmes_worked_example_is_what_the_command_prints(november):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**Worked example**")[1].split("## Plugins and hooks")[0]
+    blocks = [block.split("\n", 1)[1] for block in section.split("```\n$ ")[1:]]
+    assert len(blocks) == 2
+    arrears = november("billing", "charges", "--period", "2026-11", "--customer", "Contoso Ltd").out
+    advance = november("billing", "charges", "--period", "2026-12", "--customer", "Contoso Ltd", "--mode",
+                       "advance").out
+    for block, out in zip(blocks, (arrears, advance), strict=True):
+        shown = [line for line in block.split("```")[0].splitlines() if line and line != "..."]
+        assert shown and all(line in out.splitlines() for line in shown), shown
+
+
+def test_vendor_filter_keeps_that_vendors_licences(november):
+    everything = november("billing", "charges", "--period", "2026-11", "--json").json
+    assert november("billing", "charges", "--period", "2026-11", "--vendor", "also", "--json").json == everything
+    # an installed vendor with no licences yet is known: no charges, not an error
+    assert november("billing", "charges", "--period", "2026-11", "--vendor", "westcoast_stub", "--json").json == []
