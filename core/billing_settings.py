@@ -88,6 +88,8 @@ def parse_period(text: str) -> Period:
     if match is None:
         raise UsageError(f"--period {text!r} is not a month written YYYY-MM, e.g. 2026-11")
     year, month = int(match.group(1)), int(match.group(2))
-    if not 1 <= month <= 12 or year < 1:
+    if not 1 <= month <= 12:
         raise UsageError(f"--period {text!r}: there is no month {month} (months run 01 to 12)")
+    if not 1900 <= year <= 9998:
+        raise UsageError(f"--period {text!r}: the year must be between 1900 and 9998")
     return Period(year, month)
