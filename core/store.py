@@ -234,11 +234,16 @@ def licence_rows_by_company(session: Session, vendor: str,
             table.c.external_id == any_(bindparam("licences", type_=ARRAY(String)))))
         results = [connection.execute(query, {"companies": vendor_customer_ids, "licences": listed_ids}).all()]
     else:
-        results = [connection.execute(select(*columns).where(table.c.vendor == vendor,
-                                                             column.in_(values[start:start + 900]))).all()
-                   for column, values in ((table.c.vendor_customer_id, vendor_customer_ids),
-                                          (table.c.external_id, listed_ids))
-                   for start in range(0, len(values), 900)]
+        # Those the companies hold, then only the listed ids not among them (moves; new ones find
+        # nothing): a re-sync reads each row once, not once per query.
+        results = []
+        for column, values in ((table.c.vendor_customer_id, vendor_customer_ids), (table.c.external_id, None)):
+            if values is None:
+                held = {row.external_id for result in results for row in result}
+                values = [ext for ext in listed_ids if ext not in held]
+            for start in range(0, len(values), 900):
+                query = select(*columns).where(table.c.vendor == vendor, column.in_(values[start:start + 900]))
+                results.append(connection.execute(query).all())
     for result in results:
         for values_row in result:
             found[values_row[0]] = LicenceRow(*values_row)
