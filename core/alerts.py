@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import smtplib
-from email.message import EmailMessage
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -90,6 +88,8 @@ def notify(settings: AlertSettings | None, event: Event, payload: dict[str, Any]
             log.warning("alert webhook %s failed: %s", url_origin(settings.webhook_url),
                         webhook_failure(exc, settings.webhook_url))
     if settings.email is not None:
+        import smtplib  # only when an alert is sent (smtplib brings ssl and the email package)
+
         try:
             _send_email(settings.email, subject, json.dumps(body, indent=2, ensure_ascii=False),
                         settings.timeout_seconds)
@@ -113,6 +113,9 @@ def webhook_failure(exc: Exception, url: str) -> str:
 
 
 def _send_email(email: EmailAlerts, subject: str, text: str, timeout: float) -> None:
+    import smtplib
+    from email.message import EmailMessage
+
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = email.sender
