@@ -14,6 +14,7 @@ from core.types import (
     Listing,
     RecordProblem,
     VendorAccount,
+    VendorCharge,
     VendorCustomer,
     VendorSubscription,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Listing",
     "RecordProblem",
     "VendorAccount",
+    "VendorCharge",
     "VendorCustomer",
     "VendorSubscription",
     "hookimpl",

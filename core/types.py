@@ -133,3 +133,23 @@ class Deactivation:
 
     external_id: str
     action: DeactivationAction
+
+
+@dataclass(frozen=True)
+class VendorCharge:
+    """One line of the vendor's invoice to us: what it billed for one subscription over some days.
+
+    ``start`` and ``end`` are the first and last day billed (both inclusive). ``units`` is None
+    for a charge that is not unit based (consumption, set-up fees). Money is ``Decimal``.
+    """
+
+    subscription_external_id: str
+    customer_external_id: str
+    service_name: str
+    start: date
+    end: date
+    units: Decimal | None
+    unit_cost: Decimal | None
+    cost: Decimal
+    currency: str | None
+    customer_name: str | None = None

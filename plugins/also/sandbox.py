@@ -15,11 +15,13 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from xml.sax.saxutils import escape
 
 from plugins.also.client import API_PATH
+from plugins.also.sandbox_invoices import InvoiceControls, invoices, month_bounds
 
 DEFAULT_USERNAME = "api-user@acme-msp.example"
 DEFAULT_PASSWORD = "sandbox-password"
@@ -67,6 +69,7 @@ class SandboxState:
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     issued: list[str] = field(default_factory=list)  # every token ever handed out (tests look for leaks)
     calls: Counter[str] = field(default_factory=Counter)
+    invoice: InvoiceControls = field(default_factory=InvoiceControls)  # see sandbox_invoices
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take_fault(self, operation: str, account: int | None) -> FaultRule | None:
@@ -244,8 +247,30 @@ class _Handler(BaseHTTPRequestHandler):
                 self._fault(500, f"Account {parent} was not found.")
                 return
             self._json(data.subscriptions.get(parent, []))
+        elif operation in ("GetLatestInvoicesForPeriod", "GetLatestInvoices", "GetPreviewInvoices"):
+            self._invoices(operation, body)
         else:
             self._fault(404, f"Operation {operation} is not available in the sandbox.")
+
+    def _invoices(self, operation: str, body: dict[str, Any]) -> None:
+        state = self.server.state
+        today = state.invoice.current_day()
+        if operation == "GetPreviewInvoices":
+            year, month = today.year, today.month
+        elif operation == "GetLatestInvoices":
+            last_closed = month_bounds(today.year, today.month)[0] - timedelta(days=1)
+            year, month = last_closed.year, last_closed.month
+        else:
+            year, month = body.get("year"), body.get("month")
+            if not isinstance(year, int) or not isinstance(month, int) or not 1 <= month <= 12:
+                self._fault(400, "year and month are required.")
+                return
+            if (year, month) >= (today.year, today.month):
+                self._json([])  # not closed yet: no invoice
+                return
+        with state.lock:
+            answer = invoices(state.data.companies, state.data.subscriptions, state.invoice, year, month)
+        self._json(answer)
 
     def _login(self, body: dict[str, Any]) -> None:
         state = self.server.state
@@ -281,6 +306,8 @@ class _Handler(BaseHTTPRequestHandler):
                 state.faults.clear()
             for fault in command.get("faults", []):
                 state.faults.append(FaultRule(**fault))
+            if isinstance(command.get("invoice"), dict):
+                state.invoice.apply(command["invoice"])
             calls = dict(state.calls)
         self._json({"calls": calls})
 
