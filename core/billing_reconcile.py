@@ -41,7 +41,7 @@ class ChargeLike(Protocol):
     start: date
     end: date
     quantity: int
-    amount: Decimal
+    amount: Decimal | None  # None: the licence has no unit price
     currency: str | None
 
 
@@ -150,7 +150,8 @@ def _line(vendor: str, sub: str, billed: Sequence[VendorCharge], ours: Sequence[
     customer = ours[0].customer if ours else (licence.customer if licence else mappings.get(company or ""))
     name = ours[0].licence if ours else (licence.name if licence else (billed[0].service_name if billed else None))
     vendor_cost = sum((c.cost for c in billed), ZERO) if billed else None
-    charge = sum((ln.amount for ln in ours), ZERO) if ours else None
+    priced = [ln.amount for ln in ours if ln.amount is not None]
+    charge = sum(priced, ZERO) if priced else None
     vendor_currency = next((c.currency for c in billed if c.currency), None)
     our_currency = next((ln.currency for ln in ours if ln.currency), None)
     vendor_days = _vendor_days(billed, first, last)
@@ -189,7 +190,9 @@ def _verdict(billed: Sequence[VendorCharge], ours: Sequence[ChargeLike], licence
             return Status.UNITS_DIFFER, f"units differ on {differing} of {len(days)} days"
     if vendor_currency and our_currency and vendor_currency != our_currency:
         return Status.MATCHED, f"billed in {vendor_currency}, charged in {our_currency}: margin not compared"
-    if (charge or ZERO) < (vendor_cost or ZERO):
+    if charge is None:
+        return Status.MATCHED, "the licence has no unit price in the PSA: margin not compared"
+    if charge < (vendor_cost or ZERO):
         return Status.NEGATIVE_MARGIN, f"charge {charge} is below the vendor's cost {vendor_cost}"
     return Status.MATCHED, None
 

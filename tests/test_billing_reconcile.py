@@ -148,3 +148,9 @@ def test_totals_per_customer_per_currency_and_overall():
         (None, "EUR"): (D("8.00"), D("0"), D("-8.00"), D("0")),
     }
     assert result.has_leak
+
+
+def test_a_licence_without_a_price_is_no_leak_but_says_so():
+    line = run([vc("1", 5, "24.00")], [lic("1")], [Line("Contoso Ltd", "1", 5, None)])["1"]
+    assert (line.status, line.charge, line.psa_quantity) == (Status.MATCHED, None, 5)
+    assert "no unit price" in line.note
