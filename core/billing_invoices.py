@@ -45,8 +45,8 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
         app.config.integration(name)  # a vendor that is not configured or is disabled is a config error
         VendorFacade(app.pm, name)
     with app.sessions() as session:
-        charges = compute_charges(session, period, app.config.billing, mode="arrears", customer=customer,
-                                  vendor=vendor)
+        # Arrears whatever billing.mode: the month as it was used, which is what the vendor invoices.
+        charges = compute_charges(session, period, app.config.billing, mode="arrears", customer=customer)
         inputs = {name: (_licences(session, name), _mappings(session, name)) for name in vendors}
     for name in vendors:
         listing = fetch_charges(app, name, period.year, period.month)

@@ -9,6 +9,8 @@ import click
 
 from core.billing_reconcile import Reconciliation, Status
 
+USAGE_EXIT = 2
+
 
 @click.command("reconcile")
 @click.option("--period", required=True, metavar="YYYY-MM", help="The month, e.g. 2026-10.")
@@ -28,15 +30,20 @@ def reconcile_cmd(ctx: click.Context, period: str, vendor: str | None, customer:
     from core.billing_invoices import reconcile_period
     from core.errors import UsageError
 
-    if as_json and as_csv:
-        raise UsageError("choose one of --json and --csv")
     app = ctx.obj.app
-    if customer is not None:
-        from core import store
+    try:
+        if as_json and as_csv:
+            raise UsageError("--json and --csv cannot be used together")
+        month = parse_period(period)
+        if customer is not None:
+            from core import store
 
-        with app.sessions() as session:
-            store.find_customer(session, customer)
-    result = reconcile_period(app, parse_period(period), vendor=vendor, customer=customer)
+            with app.sessions() as session:
+                store.find_customer(session, customer)
+        result = reconcile_period(app, month, vendor=vendor, customer=customer)
+    except UsageError as exc:
+        click.echo(f"integrator: error: {exc}", err=True)
+        sys.exit(USAGE_EXIT)
     for name in result.no_invoice_data:
         click.echo(f"{name}: no invoice data (its plugin does not implement integrator_list_charges)", err=True)
     for warning in result.warnings:

@@ -75,11 +75,12 @@ def test_a_quantity_change_mid_month_is_billed_pro_rata_in_two_stretches(client,
 def test_controls_inject_an_unknown_subscription_other_units_and_another_price(client, sandbox):
     control(sandbox, invoice={"extra_charges": [{"company": 100010, "account_id": 299999, "units": 3,
                                                  "unit_cost": "4.00", "service_name": "Visio Plan 2"}],
-                              "units": {"200101": 30}, "unit_costs": {"200100": "3.50"}})
+                              "units": {"200101": 30}, "unit_costs": {"200100": "3.50"}, "omit": [200110]})
     charges = by_sub(charges_of(client))
     assert (charges["299999"][0].units, charges["299999"][0].cost) == (3, D("12"))  # 3 x 4.00
     assert (charges["200101"][0].units, charges["200101"][0].cost) == (30, D("147"))  # 30 x 4.90
     assert charges["200100"][0].cost == D("17.5")  # 5 x 3.50
+    assert "200110" not in charges and "200111" in charges
     control(sandbox, invoice={"clear": True})
     assert "299999" not in by_sub(charges_of(client))
 

@@ -6,7 +6,7 @@ days billed / days in the month, rounded half-up to cents, one charge per stretc
 Billing starts on BillingStartDate; a terminated subscription is billed up to the day before its
 ScheduledTerminationDate (not at all when it has none). Controls inject the discrepancies a
 reconciliation must find: extra charges (for subscriptions the PSA does not have), other units,
-another unit cost.
+another unit cost, subscriptions left off the invoice.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class InvoiceControls:
     extra_charges: list[dict[str, Any]] = field(default_factory=list)
     units: dict[int, int] = field(default_factory=dict)  # bill these units instead of the quantity
     unit_costs: dict[int, Decimal] = field(default_factory=dict)  # bill this instead of PurchasePrice
+    omitted: set[int] = field(default_factory=set)  # subscriptions left off the invoice
 
     def current_day(self) -> date:
         return self.today or datetime.now(UTC).date()
@@ -42,11 +43,13 @@ class InvoiceControls:
             self.extra_charges.clear()
             self.units.clear()
             self.unit_costs.clear()
+            self.omitted.clear()
         if "today" in command:
             self.today = date.fromisoformat(command["today"]) if command["today"] else None
         self.extra_charges.extend(command.get("extra_charges", []))
         self.units.update({int(k): int(v) for k, v in command.get("units", {}).items()})
         self.unit_costs.update({int(k): Decimal(str(v)) for k, v in command.get("unit_costs", {}).items()})
+        self.omitted.update(int(v) for v in command.get("omit", []))
 
 
 def month_bounds(year: int, month: int) -> tuple[date, date]:
@@ -85,6 +88,8 @@ def invoices(companies: list[dict[str, Any]], subscriptions: dict[int, list[dict
 def _charges_of(sub: dict[str, Any], controls: InvoiceControls, first: date, last: date) -> list[dict[str, Any]]:
     item = next((i for i in sub.get("PriceableItems") or [] if i.get("FieldName") == "Quantity"), None)
     sub_id = int(sub["AccountId"])
+    if sub_id in controls.omitted:
+        return []
     unit_cost = controls.unit_costs.get(sub_id)
     if unit_cost is None and item is not None and item.get("PurchasePrice") is not None:
         unit_cost = Decimal(str(item["PurchasePrice"]))
