@@ -96,7 +96,7 @@ def _licences(session: Any, vendor: str) -> list[PsaLicence]:
 def _mappings(session: Any, vendor: str) -> dict[str, str]:
     query = (select(CustomerMapping.external_id, Customer.name)
              .join(Customer, Customer.id == CustomerMapping.customer_id).where(CustomerMapping.vendor == vendor))
-    return dict(session.execute(query).tuples().all())
+    return {external_id: name for external_id, name in session.execute(query)}
 
 
 # -- shapes ------------------------------------------------------------------------------------
