@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from core.billing_reconcile import PsaLicence, Reconciliation, ReconciliationLine, Status, Totals, reconcile
+from core.billing_reconcile import PsaLicence, Reconciliation, ReconciliationLine, Totals, reconcile
 from core.db.models import Customer, CustomerMapping, Licence
 from core.errors import PluginError, UsageError
 from core.plugins import VendorFacade
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from core.sync import App
 
 HOOK = "integrator_list_charges"
+CENT = Decimal("0.01")
 CSV_FIELDS = ("customer", "vendor", "external_id", "licence", "status", "vendor_units", "psa_quantity",
               "vendor_cost", "charge", "margin", "currency", "vendor_company", "note")
 
@@ -105,7 +106,8 @@ def money(value: Decimal | None) -> str | None:
     """A decimal string with two decimals at least ("24.00", "3.1234")."""
     if value is None:
         return None
-    return str(value.quantize(Decimal("0.01"))) if value.as_tuple().exponent >= -2 else str(value)  # type: ignore[operator]
+    exponent = value.as_tuple().exponent
+    return str(value.quantize(CENT)) if isinstance(exponent, int) and exponent > -2 else str(value)
 
 
 def units(value: Decimal | None) -> int | str | None:
@@ -119,7 +121,7 @@ def line_json(line: ReconciliationLine) -> dict[str, Any]:
         "customer": line.customer, "vendor": line.vendor, "external_id": line.external_id, "licence": line.licence,
         "status": line.status.value, "vendor_units": units(line.vendor_units), "psa_quantity": line.psa_quantity,
         "vendor_cost": money(line.vendor_cost), "charge": money(line.charge), "currency": line.currency,
-        "margin": money(line.margin) if line.status is not Status.UNMAPPED else None,
+        "margin": money(line.margin),
         "vendor_company": line.vendor_company, "note": line.note,
     }
 
