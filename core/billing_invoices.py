@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.billing_reconcile import PsaLicence, Reconciliation, ReconciliationLine, Totals, reconcile
-from core.db.models import Customer, CustomerMapping, Licence
+from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
 from core.errors import PluginError, UsageError
 from core.plugins import VendorFacade
 from core.types import Listing, VendorCharge
@@ -49,6 +49,13 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
         # Arrears whatever billing.mode: the month as it was used, which is what the vendor invoices.
         charges = compute_charges(session, period, app.config.billing, mode="arrears", customer=customer)
         inputs = {name: (_licences(session, name), _mappings(session, name)) for name in vendors}
+        for name in vendors:
+            began = _history_begins(session, name)
+            if began is not None and began.date() > period.first:
+                result.warnings.append(
+                    f"{name}: the PSA's licence history begins on {began.date()} (its first import), after "
+                    f"{result.period} began: the days before it were charged nothing and show as leaks or "
+                    "units_differ")
     for name in vendors:
         listing = fetch_charges(app, name, period.year, period.month)
         if listing is None:
@@ -92,6 +99,12 @@ def _licences(session: Any, vendor: str) -> list[PsaLicence]:
                     Licence.quantity).join(Customer, Customer.id == Licence.customer_id)
              .where(Licence.vendor == vendor))
     return [PsaLicence(*row) for row in session.execute(query)]
+
+
+def _history_begins(session: Any, vendor: str) -> datetime | None:
+    query = (select(func.min(LicenceChange.changed_at)).join(Licence, Licence.id == LicenceChange.licence_id)
+             .where(Licence.vendor == vendor))
+    return session.scalar(query)
 
 
 def _mappings(session: Any, vendor: str) -> dict[str, str]:
