@@ -224,3 +224,17 @@ def test_a_leak_raises_the_leak_alert(synced, sandbox, config):
 def test_usage_errors_are_one_line_and_exit_2(synced, args, message):
     result = synced("billing", "reconcile", *args)
     assert result.code == 2 and message in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_a_month_before_the_first_import_is_all_leaks_and_says_why(cli, write_config, db):
+    write_config(set_price_and_cost=True)
+    assert cli("import", "customers", "also").code == 0
+    assert cli("import", "subscriptions", "also").code == 0
+    date_history(db, datetime(2026, 10, 20, 9, 0))
+    result = cli("billing", "reconcile", "--period", "2026-10", "--customer", "Contoso Ltd", "--json")
+    assert result.code == 0
+    assert {ln["status"] for ln in result.json["lines"]} == {"units_differ"}  # charged from the 20th only
+    assert "the PSA's licence history begins on 2026-10-20" in result.err
+    september = cli("billing", "reconcile", "--period", "2026-09", "--customer", "Contoso Ltd", "--json")
+    assert september.code == 1 and {ln["status"] for ln in september.json["lines"]} == {"leak"}
+    assert september.json["totals"]["leak"] == "136.00"
