@@ -48,22 +48,20 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
     with app.sessions() as session:
         # Arrears whatever billing.mode: the month as it was used, which is what the vendor invoices.
         charges = compute_charges(session, period, app.config.billing, mode="arrears", customer=customer)
-        inputs = {name: (_licences(session, name), _mappings(session, name)) for name in vendors}
-        for name in vendors:
-            began = _history_begins(session, name)
-            if began is not None and began.date() > period.first:
-                result.warnings.append(
-                    f"{name}: the PSA's licence history begins on {began.date()} (its first import), after "
-                    f"{result.period} began: the days before it were charged nothing and show as leaks or "
-                    "units_differ")
+        inputs = {name: (_licences(session, name), _mappings(session, name), _history_begins(session, name))
+                  for name in vendors}
     for name in vendors:
         listing = fetch_charges(app, name, period.year, period.month)
         if listing is None:
             result.no_invoice_data.append(name)
             continue
+        licences, mappings, began = inputs[name]
+        if began is not None and began.date() > period.first:
+            result.warnings.append(
+                f"{name}: the PSA's licence history begins on {began.date()} (its first import), after "
+                f"{result.period} began: the days before it were charged nothing and show as leaks or units_differ")
         result.warnings += [f"{name} invoice: {problem.describe()}" for problem in listing.problems]
-        licences, mappings = inputs[name]
-        lines = reconcile(name, period.first, _last_day(period), listing.items, licences, mappings, charges.lines)
+        lines = reconcile(name, period.first, period.last, listing.items, licences, mappings, charges.lines)
         result.lines += [ln for ln in lines if customer is None or ln.customer == customer]
     return result
 
@@ -86,12 +84,6 @@ def fetch_charges(app: App, vendor: str, year: int, month: int) -> Listing[Vendo
     if not isinstance(listing, Listing) or not all(isinstance(c, VendorCharge) for c in listing.items):
         raise PluginError(f"plugin {vendor!r}: {HOOK} must return a Listing of VendorCharge")
     return listing
-
-
-def _last_day(period: Period) -> date:
-    from calendar import monthrange
-
-    return date(period.year, period.month, monthrange(period.year, period.month)[1])
 
 
 def _licences(session: Any, vendor: str) -> list[PsaLicence]:

@@ -238,3 +238,10 @@ def test_a_month_before_the_first_import_is_all_leaks_and_says_why(cli, write_co
     september = cli("billing", "reconcile", "--period", "2026-09", "--customer", "Contoso Ltd", "--json")
     assert september.code == 1 and {ln["status"] for ln in september.json["lines"]} == {"leak"}
     assert september.json["totals"]["leak"] == "136.00"
+
+
+def test_an_invoice_the_vendor_refuses_is_one_line_and_exit_1(synced, sandbox):
+    sandbox.inject(operation="GetLatestInvoicesForPeriod", message="Billing interval not found.")
+    result = reconcile(synced, "--json")
+    assert result.code == 1 and result.out == ""
+    assert result.err.strip() == "integrator: error: GetLatestInvoicesForPeriod failed: Billing interval not found."
