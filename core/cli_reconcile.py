@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from core.billing_reconcile import Reconciliation, Status
+if TYPE_CHECKING:  # imported when the command runs: every other command starts without them
+    from core.billing_reconcile import Reconciliation
 
 USAGE_EXIT = 2
 
@@ -56,6 +58,7 @@ def reconcile_cmd(ctx: click.Context, period: str, vendor: str | None, customer:
 
 def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
     from core.billing_invoices import CSV_FIELDS, csv_rows, money, report_json, units
+    from core.billing_reconcile import Status
     from core.output import table
     from core.store import dump
 
@@ -87,6 +90,7 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
 def _alert(app: object, result: Reconciliation) -> None:
     from core.alerts import notify
     from core.billing_invoices import line_json, money
+    from core.billing_reconcile import Status
 
     leaks = [ln for ln in result.lines if ln.status is Status.LEAK]
     amounts = ", ".join(f"{money(t.leak)} {cur or ''}".strip()
