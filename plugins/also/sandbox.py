@@ -16,13 +16,12 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from xml.sax.saxutils import escape
 
 from plugins.also.client import API_PATH
-from plugins.also.sandbox_invoices import InvoiceControls, invoices, month_bounds
+from plugins.also.sandbox_invoices import InvoiceControls, answer_invoices
 
 DEFAULT_USERNAME = "api-user@acme-msp.example"
 DEFAULT_PASSWORD = "sandbox-password"
@@ -255,23 +254,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _invoices(self, operation: str, body: dict[str, Any]) -> None:
         state = self.server.state
-        today = state.invoice.current_day()
-        if operation == "GetPreviewInvoices":
-            year, month = today.year, today.month
-        elif operation == "GetLatestInvoices":
-            last_closed = month_bounds(today.year, today.month)[0] - timedelta(days=1)
-            year, month = last_closed.year, last_closed.month
-        else:
-            year, month = body.get("year"), body.get("month")
-            if not isinstance(year, int) or not isinstance(month, int) or not 1 <= month <= 12:
-                self._fault(400, "year and month are required.")
-                return
-            if (year, month) >= (today.year, today.month):
-                self._json([])  # not closed yet: no invoice
-                return
         with state.lock:
-            answer = invoices(state.data.companies, state.data.subscriptions, state.invoice, year, month)
-        self._json(answer)
+            answer = answer_invoices(operation, body, state.data.companies, state.data.subscriptions, state.invoice)
+        if answer is None:
+            self._fault(400, "year and month are required.")
+        else:
+            self._json(answer)
 
     def _login(self, body: dict[str, Any]) -> None:
         state = self.server.state

@@ -66,6 +66,24 @@ def change_quantity(subscription: dict[str, Any], controls: InvoiceControls, new
     controls.quantity_changes.setdefault(int(subscription["AccountId"]), []).append((day, old, new))
 
 
+def answer_invoices(operation: str, body: dict[str, Any], companies: list[dict[str, Any]],
+                    subscriptions: dict[int, list[dict[str, Any]]], controls: InvoiceControls) -> list[Any] | None:
+    """What an invoice operation answers; None for a request without a valid year and month."""
+    today = controls.current_day()
+    if operation == "GetPreviewInvoices":
+        year, month = today.year, today.month
+    elif operation == "GetLatestInvoices":
+        last_closed = month_bounds(today.year, today.month)[0] - timedelta(days=1)
+        year, month = last_closed.year, last_closed.month
+    else:
+        year, month = body.get("year"), body.get("month")
+        if not isinstance(year, int) or not isinstance(month, int) or not 1 <= month <= 12:
+            return None
+        if (year, month) >= (today.year, today.month):
+            return []  # not closed yet: no invoice
+    return invoices(companies, subscriptions, controls, year, month)
+
+
 def invoices(companies: list[dict[str, Any]], subscriptions: dict[int, list[dict[str, Any]]],
              controls: InvoiceControls, year: int, month: int) -> list[dict[str, Any]]:
     """One Invoice per company billed anything in the month, shaped as the Simple API sends it."""
