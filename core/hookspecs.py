@@ -97,18 +97,6 @@ def integrator_list_subscriptions(
 
 
 @hookspec(firstresult=True)
-def integrator_deactivate(licences: list[LicenceGone], settings: VendorSettings) -> list[Deactivation]:
-    """Decide how each licence that was terminated or deleted upstream is deactivated.
-
-    Return one :class:`Deactivation` per entry of ``licences``; the core applies them (and may
-    hold back a mass deactivation). ``core.lifecycle.default_deactivations`` implements the
-    usual rule and is what the built-in plugins delegate to.
-
-    .. versionadded:: 1
-    """
-
-
-@hookspec(firstresult=True)
 def integrator_list_charges(connection: Connection, year: int, month: int) -> Listing[VendorCharge]:
     """Return what the vendor invoiced the connected account for one calendar month.
 
@@ -123,6 +111,18 @@ def integrator_list_charges(connection: Connection, year: int, month: int) -> Li
     :param connection: the live connection returned by ``integrator_connect``.
     :param year: the calendar year of the month, e.g. ``2026``.
     :param month: the month, ``1`` to ``12``.
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def integrator_deactivate(licences: list[LicenceGone], settings: VendorSettings) -> list[Deactivation]:
+    """Decide how each licence that was terminated or deleted upstream is deactivated.
+
+    Return one :class:`Deactivation` per entry of ``licences``; the core applies them (and may
+    hold back a mass deactivation). ``core.lifecycle.default_deactivations`` implements the
+    usual rule and is what the built-in plugins delegate to.
 
     .. versionadded:: 1
     """

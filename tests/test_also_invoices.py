@@ -10,10 +10,10 @@ from decimal import Decimal as D
 import pytest
 
 from core.errors import VendorFaultError
-from plugins.also import mapping
 from plugins.also import sandbox as sb
 from plugins.also.client import AlsoClient
-from plugins.also.invoices import invoices_to_charges, list_charges
+from plugins.also.invoices import invoices_to_charges, list_charges, parse_charge_interval
+from plugins.also.mapping import RecordError
 from plugins.also.sandbox_invoices import change_quantity
 
 
@@ -108,13 +108,13 @@ def test_an_invoice_fault_is_a_vendor_error_with_alsos_message(client, sandbox):
 
 
 def test_charge_intervals_end_on_the_day_after_the_last_day_billed():
-    assert mapping.parse_charge_interval("01.01.2021 - 01.02.2021") == (date(2021, 1, 1), date(2021, 1, 31))
-    assert mapping.parse_charge_interval("15.10.2026 - 01.11.2026") == (date(2026, 10, 15), date(2026, 10, 31))
-    assert mapping.parse_charge_interval("2026-10-01 - 2026-11-01") == (date(2026, 10, 1), date(2026, 10, 31))
-    assert mapping.parse_charge_interval("03.10.2026 - 03.10.2026") == (date(2026, 10, 3), date(2026, 10, 3))
+    assert parse_charge_interval("01.01.2021 - 01.02.2021") == (date(2021, 1, 1), date(2021, 1, 31))
+    assert parse_charge_interval("15.10.2026 - 01.11.2026") == (date(2026, 10, 15), date(2026, 10, 31))
+    assert parse_charge_interval("2026-10-01 - 2026-11-01") == (date(2026, 10, 1), date(2026, 10, 31))
+    assert parse_charge_interval("03.10.2026 - 03.10.2026") == (date(2026, 10, 3), date(2026, 10, 3))
     for bad in (None, "", "October", "31.02.2026 - 01.03.2026", "10.10.2026 - 01.10.2026"):
-        with pytest.raises(mapping.RecordError, match="ActualChargeInterval"):
-            mapping.parse_charge_interval(bad)
+        with pytest.raises(RecordError, match="ActualChargeInterval"):
+            parse_charge_interval(bad)
 
 
 def test_an_unreadable_charge_is_a_problem_naming_it_and_the_rest_are_kept():

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from core.types import Address, VendorCharge, VendorCustomer, VendorSubscription
+from core.types import Address, VendorCustomer, VendorSubscription
 
 _DATE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"  # the date
@@ -219,58 +219,3 @@ def record_label(record: Any) -> tuple[str | None, str | None]:
     rid = record.get("AccountId")
     name = record.get("ServiceDisplayName") or record.get("ServiceName") or record.get("CompanyName")
     return (str(rid) if rid is not None else None), (str(name) if name is not None else None)
-
-
-_INTERVAL_DAY = r"(\d{1,2})\.(\d{1,2})\.(\d{4})|(\d{4})-(\d{2})-(\d{2})(?:T[\d:.]*)?"
-_INTERVAL = re.compile(rf"^\s*(?:{_INTERVAL_DAY})\s*-\s*(?:{_INTERVAL_DAY})\s*$")
-
-
-def parse_charge_interval(value: Any) -> tuple[date, date]:
-    """``ActualChargeInterval`` ("01.01.2021 - 01.02.2021") as the first and last day billed.
-
-    ALSO writes the end as the first day after the interval (a whole January ends 01.02.), so the
-    last day billed is the day before it; an interval of one day may repeat its start.
-    """
-    match = _INTERVAL.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise RecordError(f"ActualChargeInterval is not 'dd.mm.yyyy - dd.mm.yyyy': {value!r}")
-    groups = match.groups()
-    try:
-        first, after = (_interval_day(groups[i:i + 6]) for i in (0, 6))
-    except ValueError:
-        raise RecordError(f"ActualChargeInterval is not a valid interval: {value!r}") from None
-    if after < first:
-        raise RecordError(f"ActualChargeInterval ends before it starts: {value!r}")
-    return first, max(first, after - timedelta(days=1))
-
-
-def _interval_day(parts: tuple[str | None, ...]) -> date:
-    day, month, year, iso_year, iso_month, iso_day = parts
-    if year is not None:
-        return date(int(year), int(month or 0), int(day or 0))
-    return date(int(iso_year or 0), int(iso_month or 0), int(iso_day or 0))
-
-
-def charge_to_vendor_charge(charge: Any, invoice: dict[str, Any]) -> VendorCharge:
-    """One ``Charges`` entry of an ``Invoice``; the company comes from the invoice."""
-    subscription_id = account_id(charge)
-    company_id = account_id(invoice, "CompanyAccountId")
-    start, end = parse_charge_interval(charge.get("ActualChargeInterval"))
-    cost = _money(charge.get("Costs"), "Costs")
-    if cost is None:
-        raise RecordError("Costs is missing")
-    units = _money(charge.get("UDRCValue"), "UDRCValue")
-    if units is not None and units < 0:
-        raise RecordError(f"UDRCValue is negative: {charge.get('UDRCValue')!r}")
-    return VendorCharge(
-        subscription_external_id=subscription_id,
-        customer_external_id=company_id,
-        service_name=_text(charge, "ServiceName") or _text(charge, "PriceableItemDescription") or "?",
-        start=start,
-        end=end,
-        units=units,
-        unit_cost=_money(charge.get("CostsOfUnit"), "CostsOfUnit"),
-        cost=cost,
-        currency=_text(charge, "Currency"),
-        customer_name=_text(invoice, "CompanyName"),
-    )
