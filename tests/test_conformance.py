@@ -36,7 +36,8 @@ class TestAlsoContract(VendorPluginContract):
     def bad_settings(self, settings: dict[str, Any]) -> dict[str, Any]:
         return {**settings, "password": "wrong-password"}
 
-    def broken_listing(self, connection: Connection, customer: VendorCustomer) -> contextlib.AbstractContextManager[Any]:
+    def broken_listing(self, connection: Connection,
+                       customer: VendorCustomer) -> contextlib.AbstractContextManager[Any]:
         @contextlib.contextmanager
         def broken() -> Iterator[None]:
             rule = self.server.inject(operation="GetSubscriptions", kind="malformed", times=-1,
