@@ -110,8 +110,8 @@ def record_errors(record: Any, kind: type) -> list[str]:
         if isinstance(value, Decimal) and not value.is_finite():
             errors.append(f"{field} is not a finite number (got {value})")
     quantity = getattr(record, "quantity", None)
-    if isinstance(quantity, int) and quantity < 0:
-        errors.append(f"quantity is negative (got {quantity})")
+    if isinstance(quantity, int) and not 0 <= quantity <= 2**31 - 1:
+        errors.append(f"quantity is not a number of licences (got {_shown(quantity)})")
     return errors
 
 

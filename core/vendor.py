@@ -54,6 +54,10 @@ _DATE = re.compile(
 )
 
 
+#: The most licences one subscription can hold (the PSA stores a 32-bit integer).
+MAX_QUANTITY = 2**31 - 1
+
+
 class RecordError(ValueError):
     """One record is unusable; the message says which field and why (it is shown to people)."""
 
@@ -111,7 +115,7 @@ def parse_quantity(value: Any, field: str = "quantity") -> int | None:
         number = Decimal(str(value).strip())
     except InvalidOperation:
         raise RecordError(f"{field} is not a number: {value!r}") from None
-    if not number.is_finite() or number != number.to_integral_value() or number < 0:
+    if not number.is_finite() or number < 0 or number > MAX_QUANTITY or number != number.to_integral_value():
         raise RecordError(f"{field} is not a whole number of licences: {value!r}")
     return int(number)
 
