@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import pluggy
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic import ConfigDict, SecretStr, TypeAdapter, ValidationError
 
 from core import hookspecs
 from core.errors import PluginError
@@ -181,10 +181,22 @@ def checked_decisions(vendor: str, result: Any, wanted: list[str]) -> list[Deact
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 
-def unexpected(vendor: str, hook: str, exc: BaseException) -> PluginError:
-    """An exception a hook was not meant to raise, as a one-line error naming the plugin (userinfo masked)."""
+def secret_values(settings: Any) -> list[str]:
+    """The values of a settings model's ``SecretStr`` fields (never to be shown)."""
+    found = []
+    for name in getattr(type(settings), "model_fields", {}):
+        value = getattr(settings, name, None)
+        if isinstance(value, SecretStr) and value.get_secret_value():
+            found.append(value.get_secret_value())
+    return found
+
+
+def unexpected(vendor: str, hook: str, exc: BaseException, secrets: Iterable[str] = ()) -> PluginError:
+    """An exception a hook was not meant to raise, as a one-line error naming the plugin (secrets masked)."""
     text = " ".join(str(exc).split())
     text = _USERINFO.sub("***@", text)
+    for secret in secrets:
+        text = text.replace(secret, "***")
     if len(text) > 300:
         text = text[:297] + "..."
     return PluginError(f"plugin {vendor!r} failed in {hook}: {type(exc).__name__}" + (f": {text}" if text else ""))

@@ -118,6 +118,7 @@ class VendorFacade:
         self.vendor = vendor
         self._pm = pm
         self._others = [p for name, p in pm.list_name_plugin() if name != vendor and p is not None]
+        self._secrets: list[str] = []  # never shown in an error: the settings' secret values
 
     def _caller(self, hook: str) -> Any:
         return self._pm.subset_hook_caller(hook, remove_plugins=self._others)
@@ -129,7 +130,7 @@ class VendorFacade:
         except IntegratorError:
             raise
         except Exception as exc:
-            raise contract.unexpected(self.vendor, hook, exc) from exc
+            raise contract.unexpected(self.vendor, hook, exc, self._secrets) from exc
         if result is None:
             raise PluginError(f"plugin {self.vendor!r} does not implement {hook}")
         return result
@@ -148,6 +149,7 @@ class VendorFacade:
         return model
 
     def connect(self, settings: VendorSettings) -> Connection:
+        self._secrets = contract.secret_values(settings)
         return contract.checked_connection(self.vendor, self._call("integrator_connect", settings=settings))
 
     def list_customers(self, connection: Connection) -> Listing[VendorCustomer]:

@@ -17,7 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PLUGIN = '''
 from decimal import Decimal
+from pydantic import SecretStr
 from core import Connection, Listing, VendorAccount, VendorCustomer, VendorSubscription, hookimpl
+from core.settings import VendorSettings
+
+
+class OddSettings(VendorSettings):
+    token: SecretStr = SecretStr("tok-s3cret")
+
+
+@hookimpl
+def integrator_settings_model():
+    return OddSettings
 
 MODE = {mode!r}
 
@@ -25,7 +36,8 @@ MODE = {mode!r}
 @hookimpl
 def integrator_connect(settings):
     if MODE == "connect_crashes":
-        raise RuntimeError("socket exploded at https://user:hunter2@api.example/x")
+        secret = settings.token.get_secret_value()
+        raise RuntimeError("socket exploded at https://user:hunter2@api.example/x with " + secret)
     return Connection(vendor={name!r}, title="Odd", account=VendorAccount("R", "Reseller"))
 
 
@@ -159,12 +171,12 @@ def test_an_exception_inside_connect_fails_that_integration_and_the_next_one_run
     config = two_integrations(tmp_path, database_url, "noconnect")
     result = cli("-c", str(config), "run", "--once")
     assert result.code == 1 and "internal error" not in result.err
-    assert "hunter2" not in result.err
+    assert "hunter2" not in result.err and "tok-s3cret" not in result.err
     history = cli("-c", str(config), "history", "--json").json
     failed = [r for r in history if r["vendor"] == "noconnect"]
     assert failed and all(r["status"] == "failed" for r in failed)
     assert failed[0]["errors"] == ["plugin 'noconnect' failed in integrator_connect: RuntimeError: socket exploded "
-                                   "at https://***@api.example/x"]
+                                   "at https://***@api.example/x with ***"]
     assert {r["status"] for r in history if r["vendor"] == "westcoast_stub"} == {"ok"}
 
 

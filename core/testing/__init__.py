@@ -33,9 +33,9 @@ from typing import Any
 
 import pluggy
 import pytest
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 
-from core.contract import record_errors
+from core.contract import record_errors, secret_values
 from core.errors import VendorError
 from core.plugins import VendorFacade, get_plugin_manager, vendor_names
 from core.settings import VendorSettings
@@ -57,16 +57,6 @@ def call_hook(pm: pluggy.PluginManager, vendor: str, hook: str, **kwargs: Any) -
     """Call one vendor's hook directly, without the core's checks (to see what the plugin itself returns)."""
     others = [p for name, p in pm.list_name_plugin() if name != vendor and p is not None]
     return pm.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
-
-
-def secret_values(settings: BaseModel) -> list[str]:
-    """The values of every ``SecretStr`` setting (those must never be shown)."""
-    found = []
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr) and len(value.get_secret_value()) >= 4:
-            found.append(value.get_secret_value())
-    return found
 
 
 class VendorPluginContract:
