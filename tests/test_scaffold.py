@@ -133,3 +133,8 @@ def test_the_guides_commands_build_install_test_and_sync_a_new_plugin_in_a_fresh
                                           text=True, check=True).stdout)
     assert {(c["name"], c["top_level"]) for c in customers} == {
         ("Acme Sample Customer One", "Acme Customers"), ("Acme Sample Customer Two", "Acme Customers")}
+    # With acme installed beside the built-in plugins, the project's plugin tests stay green.
+    beside = subprocess.run([str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "tests/test_plugins.py", "tests/test_conformance.py", "tests/test_plugin_contract.py"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert beside.returncode == 0, beside.stdout[-3000:]

@@ -224,4 +224,4 @@ class VendorPluginContract:
                 assert secret not in text, f"a secret setting shows in {text[:80]!r}..."
 
     def _secrets(self, settings: BaseModel) -> list[str]:
-        return secret_values(settings) + [s for s in self.secrets if s]
+        return [s for s in secret_values(settings) + list(self.secrets) if len(s) >= 4]
