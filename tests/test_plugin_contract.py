@@ -192,3 +192,52 @@ def test_a_plugin_without_a_deactivate_hook_gets_the_core_default_rule(install_p
     assert result.code == 0, result.err
     licences = {lic["external_id"]: lic for lic in cli("-c", str(config), "licences", "list", "--json").json}
     assert licences["S-C1"]["quantity"] == 0 and licences["S-C1"]["active"] is True  # deleted, default rule
+
+
+def _kit_fixtures(vendor: str):  # type: ignore[no-untyped-def]
+    from core.plugins import VendorFacade, get_plugin_manager
+
+    pm = get_plugin_manager()
+    facade = VendorFacade(pm, vendor)
+    settings = facade.settings_model().model_validate({})
+    connection = facade.connect(settings)
+    customers = facade.list_customers(connection).items
+    return pm, facade, settings, connection, customers
+
+
+def test_the_kit_fails_a_plugin_that_returns_odd_records(install_plugin):
+    from core.testing import VendorPluginContract
+
+    install_plugin("kitodd", PLUGIN.format(mode="odd_values", name="kitodd"))
+    pm, _, _, connection, customers = _kit_fixtures("kitodd")
+    kit = VendorPluginContract()
+    kit.vendor = "kitodd"
+    with pytest.raises(AssertionError, match="currency input should be a valid string"):
+        kit.test_subscriptions_are_valid_core_records_of_their_customer(pm, connection, customers)
+
+
+def test_the_kit_fails_a_plugin_whose_listing_is_not_thread_safe(install_plugin):
+    from core.testing import VendorPluginContract
+
+    install_plugin("kitshared", PLUGIN.format(mode="", name="kitshared").replace(
+        "    return Listing(items=subs)",
+        "    import time\n    BUFFER.clear()\n    time.sleep(0.01)\n    BUFFER.extend(subs)\n"
+        "    time.sleep(0.01)\n    return Listing(items=list(BUFFER))") + "\nBUFFER = []\n")
+    pm, _, _, connection, customers = _kit_fixtures("kitshared")
+    kit = VendorPluginContract()
+    kit.vendor = "kitshared"
+    with pytest.raises(AssertionError):
+        kit.test_list_subscriptions_is_safe_on_threads_sharing_one_connection(pm, connection, customers)
+
+
+def test_the_kit_fails_a_plugin_that_shows_a_secret_in_its_settings(install_plugin):
+    from core.testing import VendorPluginContract
+
+    install_plugin("kitleak", PLUGIN.format(mode="", name="kitleak").replace(
+        'token: SecretStr = SecretStr("tok-s3cret")', 'token: SecretStr = SecretStr("tok-s3cret")\n'
+        '    token_copy: str = "tok-s3cret"'))
+    pm, _, settings, connection, customers = _kit_fixtures("kitleak")
+    kit = VendorPluginContract()
+    kit.vendor = "kitleak"
+    with pytest.raises(AssertionError, match="a secret setting shows"):
+        kit.test_no_secret_in_reprs_or_errors(pm, connection, settings, customers)

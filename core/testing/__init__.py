@@ -154,9 +154,9 @@ class VendorPluginContract:
 
     def test_customers_are_valid_core_records_with_unique_ids(self, customers: list[VendorCustomer]) -> None:
         assert customers, "the served data should hold at least one customer"
-        problems = {c.external_id if isinstance(c, VendorCustomer) else repr(c): record_errors(c, VendorCustomer)
-                    for c in customers}
-        assert {k: v for k, v in problems.items() if v} == {}
+        for customer in customers:
+            errors = record_errors(customer, VendorCustomer)
+            assert not errors, f"customer {getattr(customer, 'external_id', customer)!r}: {'; '.join(errors)}"
         ids = [c.external_id for c in customers]
         assert len(set(ids)) == len(ids), "a customer id is listed twice"
 
@@ -167,7 +167,8 @@ class VendorPluginContract:
         for customer in customers:
             listing = self._subscriptions(plugin_manager, connection, customer)
             for sub in listing.items:
-                assert record_errors(sub, VendorSubscription) == [], f"{sub!r}"
+                errors = record_errors(sub, VendorSubscription)
+                assert not errors, f"subscription {getattr(sub, 'external_id', sub)!r}: {'; '.join(errors)}"
                 assert sub.customer_external_id == customer.external_id, (
                     f"{sub.external_id} was listed for {customer.external_id} but names {sub.customer_external_id}")
             ids = [s.external_id for s in listing.items]
