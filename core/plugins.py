@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -23,6 +24,7 @@ from core.types import (
     VendorSubscription,
 )
 
+log = logging.getLogger(__name__)
 PROJECT = "integrator"
 #: Comma-separated plugin names that are not loaded, e.g. ``INTEGRATOR_DISABLE_PLUGINS=westcoast_stub``.
 DISABLE_ENV = "INTEGRATOR_DISABLE_PLUGINS"
@@ -150,7 +152,17 @@ class VendorFacade:
 
     def connect(self, settings: VendorSettings) -> Connection:
         self._secrets = contract.secret_values(settings)
-        return contract.checked_connection(self.vendor, self._call("integrator_connect", settings=settings))
+        connection = contract.checked_connection(self.vendor, self._call("integrator_connect", settings=settings))
+        closer = connection.closer
+        if closer is not None:
+            def close() -> None:  # a failing logout is worth a warning, never a failed run
+                try:
+                    closer()
+                except Exception as exc:
+                    log.warning("%s", contract.unexpected(self.vendor, "Connection.close", exc, self._secrets))
+
+            connection.closer = close
+        return connection
 
     def list_customers(self, connection: Connection) -> Listing[VendorCustomer]:
         return contract.checked_customers(self.vendor, self._call("integrator_list_customers", connection=connection))

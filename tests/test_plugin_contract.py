@@ -38,7 +38,11 @@ def integrator_connect(settings):
     if MODE == "connect_crashes":
         secret = settings.token.get_secret_value()
         raise RuntimeError("socket exploded at https://user:hunter2@api.example/x with " + secret)
-    return Connection(vendor={name!r}, title="Odd", account=VendorAccount("R", "Reseller"))
+    def close():
+        raise OSError("logout failed")
+
+    return Connection(vendor={name!r}, title="Odd", account=VendorAccount("R", "Reseller"),
+                      closer=close if MODE == "close_crashes" else None)
 
 
 @hookimpl
@@ -178,6 +182,15 @@ def test_an_exception_inside_connect_fails_that_integration_and_the_next_one_run
     assert failed[0]["errors"] == ["plugin 'noconnect' failed in integrator_connect: RuntimeError: socket exploded "
                                    "at https://***@api.example/x with ***"]
     assert {r["status"] for r in history if r["vendor"] == "westcoast_stub"} == {"ok"}
+
+
+def test_a_failing_logout_is_a_warning_and_the_run_is_ok(install_plugin, cli, tmp_path, database_url):
+    install_plugin("badclose", PLUGIN.format(mode="close_crashes", name="badclose"))
+    config = two_integrations(tmp_path, database_url, "badclose")
+    result = cli("-c", str(config), "run", "--once")
+    assert result.code == 0, result.err
+    assert "plugin 'badclose' failed in Connection.close: OSError: logout failed" in result.err
+    assert {r["status"] for r in cli("-c", str(config), "history", "--json").json} == {"ok"}
 
 
 def test_a_plugin_without_a_deactivate_hook_gets_the_core_default_rule(install_plugin, cli, tmp_path, database_url,
