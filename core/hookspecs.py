@@ -113,8 +113,9 @@ def integrator_deactivate(licences: list[LicenceGone], settings: VendorSettings)
     """Decide how each licence that was terminated or deleted upstream is deactivated.
 
     Return one :class:`Deactivation` per entry of ``licences``; the core applies them (and may
-    hold back a mass deactivation). Called inside the database transaction that writes the
-    customer's licences: decide from the arguments only, quickly, without I/O. Optional: without
+    hold back a mass deactivation). Called inside the database transaction that writes these
+    licences (for deletions, once every listing of the run is in): decide from the arguments
+    only, quickly, without I/O. Optional: without
     it, ``core.lifecycle.default_deactivations`` applies (terminated: inactive; deleted: inactive
     with ``deactivate_deleted_licences``, else quantity 0).
 
