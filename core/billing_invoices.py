@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from core.billing_reconcile import PsaLicence, Reconciliation, ReconciliationLine, Totals, reconcile
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
-from core.errors import PluginError, UsageError
+from core.errors import UsageError
 from core.plugins import VendorFacade
 from core.types import Listing, VendorCharge
 
@@ -68,22 +68,14 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
 
 def fetch_charges(app: App, vendor: str, year: int, month: int) -> Listing[VendorCharge] | None:
     """The vendor's invoice lines, or None when its plugin has no invoice data (no such hook)."""
-    pm = app.pm
-    plugin = pm.get_plugin(vendor)
-    if not any(impl.plugin is plugin for impl in getattr(pm.hook, HOOK).get_hookimpls()):
-        return None
-    facade = VendorFacade(pm, vendor)
-    others = [p for n, p in pm.list_name_plugin() if n != vendor and p is not None]
+    facade = VendorFacade(app.pm, vendor)
+    if not facade.implements(HOOK):
+        return None  # no login either
     connection = facade.connect(app.config.integration(vendor))
     try:
-        listing = pm.subset_hook_caller(HOOK, remove_plugins=others)(connection=connection, year=year, month=month)
+        return facade.list_charges(connection, year, month)
     finally:
         connection.close()
-    if listing is None:
-        return None
-    if not isinstance(listing, Listing) or not all(isinstance(c, VendorCharge) for c in listing.items):
-        raise PluginError(f"plugin {vendor!r}: {HOOK} must return a Listing of VendorCharge")
-    return listing
 
 
 def _licences(session: Any, vendor: str) -> list[PsaLicence]:

@@ -154,3 +154,36 @@ def test_a_licence_without_a_price_is_no_leak_but_says_so():
     line = run([vc("1", 5, "24.00")], [lic("1")], [Line("Contoso Ltd", "1", 5, None)])["1"]
     assert (line.status, line.charge, line.psa_quantity) == (Status.MATCHED, None, 5)
     assert "no unit price" in line.note
+
+
+class _Vendor:
+    """A minimal vendor plugin, optionally with an invoice."""
+
+    def __init__(self, charges=None):
+        from core import Connection, Listing, VendorAccount, hookimpl
+
+        if charges is not None:
+            self.integrator_list_charges = hookimpl(lambda connection, year, month: Listing(items=list(charges)))
+        self.integrator_connect = hookimpl(lambda settings: Connection("odd", "Odd", VendorAccount("R", "Reseller")))
+        self.integrator_list_customers = hookimpl(lambda connection: Listing())
+        self.integrator_list_subscriptions = hookimpl(lambda connection, customer: Listing())
+
+
+def _facade(plugin):
+    from core.plugins import VendorFacade, get_plugin_manager, register
+
+    pm = get_plugin_manager(load_entry_points=False)
+    register(pm, plugin, "odd")
+    return VendorFacade(pm, "odd")
+
+
+def test_the_facade_has_no_invoice_for_a_plugin_without_the_hook_and_checks_every_charge():
+    from core import Connection, VendorAccount
+
+    connection = Connection("odd", "Odd", VendorAccount("R", "Reseller"))
+    assert _facade(_Vendor()).list_charges(connection, 2026, 10) is None
+    odd = VendorCharge("2", "100010", "Teams", OCT_1, OCT_31, D(1), None, 4.5, "EUR")  # a float cost
+    listing = _facade(_Vendor([vc("1", 5, "24.00"), odd])).list_charges(connection, 2026, 10)
+    assert [c.subscription_external_id for c in listing.items] == ["1"]
+    (problem,) = listing.problems
+    assert "plugin 'odd' returned an unusable record: cost" in problem.message
