@@ -5,22 +5,23 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from core import store
 from core.cli_billing import billing_group
 from core.cli_reconcile import reconcile_cmd
-from core.config import config_path, load_config
-from core.db import open_database
-from core.db import reason as db_reason
 from core.errors import IntegratorError
+from core.lazy import lazy_module
 from core.output import table
 from core.plugin_commands import register as register_plugin_commands
 from core.plugins import VendorFacade, describe_plugins, get_plugin_manager
-from core.sync import App, RunReport, generate_mappings, import_customers, import_subscriptions
+
+if TYPE_CHECKING:
+    from core.sync import App, RunReport
+
+# SQLAlchemy, the configuration and the sync load when a command first uses them: --help needs none.
+store = lazy_module("core.store")
 
 log = logging.getLogger("integrator")
 
@@ -43,6 +44,10 @@ class Context:
     @property
     def app(self) -> App:
         if self._app is None:
+            from core.config import config_path, load_config
+            from core.db import open_database
+            from core.sync import App
+
             config = load_config(config_path(self.config_option), self.pm)
             self._app = App(config=config, pm=self.pm, sessions=open_database(config.database_url))
         return self._app
@@ -162,6 +167,8 @@ def mappings_group() -> None:
 @pass_ctx
 def mappings_generate(ctx: Context, vendor: str) -> None:
     """Map every unmapped vendor company to the customer with exactly the same name."""
+    from core.sync import generate_mappings
+
     plan, problems = generate_mappings(ctx.app, vendor)
     mapped = [a for a in plan.actions if a.kind == "map"]
     for action in mapped:
@@ -266,6 +273,8 @@ def _finish_report(report: RunReport, show_plan: bool) -> None:
 @pass_ctx
 def import_customers_cmd(ctx: Context, vendor: str, dry_run: bool) -> None:
     """Import customers: update mapped ones, map exact names, create the rest."""
+    from core.sync import import_customers
+
     report = import_customers(ctx.app, vendor, dry_run=dry_run)
     _finish_report(report, show_plan=True)
 
@@ -281,6 +290,8 @@ def import_subscriptions_cmd(ctx: Context, vendor: str, dry_run: bool, allow_mas
     from core.progress import progress_bar
 
     with progress_bar("Listing subscriptions") as progress:
+        from core.sync import import_subscriptions
+
         report = import_subscriptions(ctx.app, vendor, dry_run=dry_run,
                                       allow_mass_deactivation=allow_mass_deactivation, progress=progress)
     _finish_report(report, show_plan=True)
@@ -424,6 +435,12 @@ cli.add_command(billing_group)
 billing_group.add_command(reconcile_cmd)
 
 
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """SQLAlchemy's error class if SQLAlchemy was loaded (no command that did not load it can raise it)."""
+    loaded = sys.modules.get("sqlalchemy.exc")
+    return (loaded.SQLAlchemyError,) if loaded is not None else ()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: an expected failure is one line on stderr and exit 1, never a traceback."""
     try:
@@ -441,7 +458,9 @@ def main(argv: list[str] | None = None) -> None:
     except IntegratorError as exc:
         click.echo(f"integrator: error: {exc}", err=True)
         sys.exit(1)
-    except SQLAlchemyError as exc:
+    except _database_errors() as exc:
+        from core.db import reason as db_reason
+
         click.echo(f"integrator: error: database: {db_reason(exc)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

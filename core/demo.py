@@ -9,24 +9,30 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pluggy
-import yaml
 
-from core import store
-from core.config import load_config
-from core.db import open_database
 from core.errors import UsageError
 from core.output import table
-from core.plugins import VendorFacade, vendor_names
-from core.progress import entity_progress
-from core.scheduler import sync_all
-from core.sync import App
-from core.types import DemoSandbox
+
+if TYPE_CHECKING:  # the sync, the database and YAML load when the demo runs, not for --help
+    import pluggy
+
+    from core.sync import App
+    from core.types import DemoSandbox
 
 
 def run_demo(pm: pluggy.PluginManager, folder: str) -> int:
+    import yaml
+
+    from core.config import load_config
+    from core.db import open_database
+    from core.plugins import VendorFacade, vendor_names
+    from core.progress import entity_progress
+    from core.scheduler import sync_all
+    from core.sync import App
+
     with contextlib.ExitStack() as stack:
         sandboxes: dict[str, DemoSandbox] = {}
         for vendor in vendor_names(pm):
@@ -63,6 +69,8 @@ def run_demo(pm: pluggy.PluginManager, folder: str) -> int:
 
 
 def _show(app: App) -> None:
+    from core import store
+
     with app.sessions() as session:
         customers = store.list_customers(session)
         licences = [store.licence_json(lic) for lic in session.scalars(store.licence_query())]
