@@ -192,12 +192,12 @@ class AlsoClient:
         payload = body or {}
         renewals = 0
         while True:
-            started = self.pacer.acquire()
+            ticket = self.pacer.acquire()
             answer = None
             try:
                 answer = self._post(operation, payload, token)
             finally:
-                self.pacer.done(started, ok=answer is not None and answer.status not in THROTTLE_STATUSES)
+                self.pacer.done(ticket, ok=answer is not None and answer.status not in THROTTLE_STATUSES)
             if not self._expired(answer):
                 break
             if renewals > self.relogins:

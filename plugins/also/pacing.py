@@ -11,6 +11,7 @@ throttled answers from calls already in flight counts once; after each successfu
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from dataclasses import dataclass
@@ -38,17 +39,24 @@ class PaceReport:
 
 
 class Pacer:
-    """A semaphore whose size follows AIMD. Thread-safe: ``started = pacer.acquire()`` before a call,
-    ``pacer.done(started, ok)`` after it."""
+    """A semaphore whose size follows AIMD. Thread-safe: ``ticket = pacer.acquire()`` before a call,
+    ``pacer.done(ticket, ok)`` after it.
+
+    Until the vendor first throttles, calls pass without taking a lock (the pool of listing threads
+    already bounds them at ``max_concurrency``): 32 threads contending for one lock per call cost
+    more CPU than the rest of the call's bookkeeping."""
 
     def __init__(self, limit: int) -> None:
         self.max_limit = max(1, limit)
         self._limit = float(self.max_limit)
         self.round_trip = 0.05  # seconds; follows the calls' own durations
+        self._engaged = False  # True once the vendor has throttled: from then on calls are counted
         self._in_flight = 0
+        self._waiting = 0
         self._cond = threading.Condition()
         self._last_cut = float("-inf")
         self._started = time.monotonic()
+        self._calls = itertools.count()
         self.calls = 0
         self.throttled = 0
         self.lowest = self.max_limit
@@ -57,27 +65,36 @@ class Pacer:
     def limit(self) -> int:
         return int(self._limit)
 
-    def acquire(self) -> float:
+    def acquire(self) -> tuple[float, bool]:
+        if not self._engaged:
+            return time.monotonic(), False
         with self._cond:
             while self._in_flight >= int(self._limit):
+                self._waiting += 1
                 self._cond.wait()
+                self._waiting -= 1
             self._in_flight += 1
-        return time.monotonic()
+        return time.monotonic(), True
 
-    def done(self, started: float, ok: bool) -> None:
+    def done(self, ticket: tuple[float, bool], ok: bool) -> None:
         """One call finished (``ok``: it got an answer that was not a throttle)."""
+        started, counted = ticket
+        self.calls = next(self._calls) + 1
+        if ok:
+            self.round_trip = 0.8 * self.round_trip + 0.2 * (time.monotonic() - started)
+        if not counted:
+            return
         with self._cond:
             self._in_flight -= 1
-            self.calls += 1
-            if ok:
-                self.round_trip = 0.8 * self.round_trip + 0.2 * (time.monotonic() - started)
-                if self._limit < self.max_limit:
-                    self._limit = min(self.max_limit, self._limit + 1 / self.max_limit)
-            self._cond.notify_all()
+            if ok and self._limit < self.max_limit:
+                self._limit = min(self.max_limit, self._limit + 1 / self.max_limit)
+            if self._waiting:
+                self._cond.notify()
 
     def throttle(self) -> None:
         """The vendor said slow down (429/503): halve the limit, once per cooldown."""
         with self._cond:
+            self._engaged = True
             self.throttled += 1
             now = time.monotonic()
             if now - self._last_cut < self.round_trip:
