@@ -60,7 +60,7 @@ def test_a_paused_holder_keeps_its_lock_however_long_it_is_paused(cli, config, s
     assert holder.returncode == 0, err
     history = cli("history", "--json").json
     assert [(r["entity"], r["status"]) for r in history] == [("subscriptions", "ok"), ("customers", "ok")]
-    assert len(cli("licences", "list", "--json").json) == 15
+    assert len(cli("licences", "list", "--json").json) == 16
 
 
 @pytest.mark.parametrize("where", ["this machine", "another machine"])
@@ -78,7 +78,7 @@ def test_a_killed_holder_s_lock_is_taken_over_at_once_and_its_run_marked_failed(
     assert len(killed) == 1 and f"the process {victim.pid} on " in killed[0]["errors"][0]
     assert "stopped" in killed[0]["errors"][0]
     assert running(db) == 0
-    assert len(cli("licences", "list", "--json").json) == 15
+    assert len(cli("licences", "list", "--json").json) == 16
 
 
 def test_workers_on_one_postgresql_share_the_integrations_whatever_their_clocks(cli, write_config, sandbox, db,
