@@ -35,10 +35,13 @@ def runs(db) -> list[tuple]:
 
 
 def test_a_paused_holder_keeps_its_lock_however_long_it_is_paused(cli, config, sandbox, db):
-    sandbox.state.latency = 0.2
+    # Paused while it waits for the company listing: it holds the lock and no database transaction (a
+    # SQLite writer paused inside a commit would keep every reader out, which is not what is tested here).
+    sandbox.inject(operation="GetCompanies", kind="latency", delay=2.0, times=1)
     holder = spawn("run", "--once")
     try:
-        wait_for(lambda: running(db) == 1, what="the holder's first run")
+        wait_for(lambda: running(db) == 1 and sandbox.state.calls["GetCompanies"] == 1,
+                 what="the holder waiting for the company listing")
         holder.send_signal(signal.SIGSTOP)
         # To anything that compares recorded times, an hour has passed: the old lease took a holder
         # silent for five minutes to be dead. A second process is refused, in one line.
@@ -53,7 +56,6 @@ def test_a_paused_holder_keeps_its_lock_however_long_it_is_paused(cli, config, s
         assert skipping.returncode == 0 and "skipped: integration 'also' is being synced by process" in err
         assert running(db) == 1  # nobody took the holder's run over
         holder.send_signal(signal.SIGCONT)
-        sandbox.state.latency = 0
         _, err = holder.communicate(timeout=120)
     finally:
         holder.kill()
