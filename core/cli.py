@@ -12,11 +12,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core import store
 from core.cli_billing import billing_group
+from core.cli_reconcile import reconcile_cmd
 from core.config import config_path, load_config
 from core.db import open_database
 from core.db import reason as db_reason
 from core.errors import IntegratorError
 from core.output import table
+from core.plugin_commands import register as register_plugin_commands
 from core.plugins import VendorFacade, describe_plugins, get_plugin_manager
 from core.sync import App, RunReport, generate_mappings, import_customers, import_subscriptions
 
@@ -417,7 +419,9 @@ def _utc(stamp: str | None) -> str:
     return f"{stamp} UTC" if stamp else "never"
 
 
+register_plugin_commands(cli)
 cli.add_command(billing_group)
+billing_group.add_command(reconcile_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:
