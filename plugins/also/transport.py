@@ -182,8 +182,8 @@ class Transport:
             return VendorUnreachableError(f"cannot reach ALSO at {self.shown}: the name {self.host} does not resolve")
         if isinstance(reason, NewConnectionError | ConnectTimeoutError):
             return VendorUnreachableError(f"cannot reach ALSO at {self.shown}: {short_reason(reason)}")
-        if isinstance(reason, ProtocolError):
-            return VendorUnreachableError(f"ALSO {operation} at {self.host} failed: {short_reason(reason)}")
+        if isinstance(reason, ProtocolError):  # the connection broke mid-call, again after the retries
+            return VendorUnreachableError(f"cannot reach ALSO at {self.shown}: {short_reason(reason)}")
         return VendorUnreachableError(f"ALSO {operation} at {self.host} failed: {short_reason(reason)}")
 
     def close(self) -> None:
