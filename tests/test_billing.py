@@ -282,3 +282,17 @@ def test_the_cli_knows_the_same_modes_as_billing() -> None:
     from core import billing_settings, cli_billing
 
     assert cli_billing.MODES == billing_settings.MODES
+
+
+def test_a_clock_stepped_back_between_two_syncs_does_not_reorder_their_changes() -> None:
+    # A paused VM resumes and NTP steps the clock back: the second sync (5 -> 6 was the first, 6 -> 7 the
+    # second, by row id) is stamped a few minutes before the first. The history is still 5, then 6, then 7.
+    state = LicenceState("Contoso Ltd", "Basic", True, 7, Decimal("3.00"), None, "EUR")
+    history = [HistoryEntry(at("2026-10-01 02:00"), "created", None, "5", 1),
+               HistoryEntry(at("2026-11-21 00:10"), "quantity", "5", "6", 2),
+               HistoryEntry(at("2026-11-20 23:50"), "quantity", "6", "7", 3)]
+    lines = arrears(build_ledger("also", "1", state, history, UTC), NOV)
+    # Before: Nov 1-19 billed at 6 (never true), Nov 20 at 5. The second change cannot take effect before
+    # the first: both count from the 21st, the later (7) winning.
+    assert spans(lines) == [("2026-11-01", "2026-11-20", 20, 5), ("2026-11-21", "2026-11-30", 10, 7)]
+    assert money(lines) == ["10.00", "7.00"]  # 5*3*20/30; 7*3*10/30
