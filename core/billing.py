@@ -21,6 +21,7 @@ from core.billing_ledger import HistoryEntry, Ledger, LicenceState, build_ledger
 from core.billing_settings import MODES, BillingSettings, Period, parse_period
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
 from core.errors import UsageError
+from core.names import lookup_name
 
 __all__ = [
     "FIELDS", "PRORATA", "RECURRING", "BillingSettings", "ChargeLine", "ChargeReport", "Period", "Totals",
@@ -82,6 +83,8 @@ def compute_charges(session: Session, period: Period, settings: BillingSettings,
     Raises UsageError for an unknown mode, customer or vendor (``known_vendors``: installed plugins,
     accepted even before they hold any licence)."""
     mode = mode or settings.mode
+    if customer is not None:
+        customer = lookup_name(customer)  # the spelling names are stored in, as `licences list` looks up
     if mode not in MODES:
         raise UsageError(f"--mode {mode!r}: choose one of {', '.join(MODES)}")
     if customer is not None and session.scalar(select(Customer.id).where(Customer.name == customer)) is None:

@@ -191,3 +191,10 @@ def test_a_sync_at_2330_utc_counts_from_the_next_day_in_zurich(november, sandbox
     with_billing(write_config(set_price_and_cost=True), timezone="Europe/Zurich")
     assert teams("2026-11") == []
     assert teams("2026-12") == [("2026-12-01", "2026-12-31", "30.00")]  # 4*7.50
+
+
+def test_the_customer_is_found_however_its_name_is_typed(november):
+    # `licences list --customer` finds " Contoso Ltd " (and a name typed decomposed on a Mac); so must billing.
+    result = november("billing", "charges", "--period", "2026-11", "--customer", " Contoso Ltd ", "--json")
+    assert result.code == 0, result.err
+    assert {ln["customer"] for ln in result.json} == {"Contoso Ltd"} and len(result.json) == 3
