@@ -138,10 +138,26 @@ def load_ledgers(session: Session, settings: BillingSettings, *, vendor: str | N
     return ledgers
 
 
+TEXT_FIELDS = frozenset({"customer", "vendor", "external_id", "licence", "currency"})
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def write_csv(lines: Iterable[ChargeLine], stream: TextIO) -> None:
-    """A header row with the JSON fields, then one row per line; an empty cell for a null."""
+    """A header row with the JSON fields, then one row per line; an empty cell for a null.
+
+    Text that comes from a vendor or the PSA (names, ids, currency) and starts like a spreadsheet
+    formula gets a leading apostrophe, so Excel shows it instead of running it; numbers and money are
+    written as they are (a credit's "-18.67" stays a number)."""
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(FIELDS)
     for line in lines:
         record = line.as_json()
-        writer.writerow(["" if record[name] is None else record[name] for name in FIELDS])
+        writer.writerow([_cell(name, record[name]) for name in FIELDS])
+
+
+def _cell(name: str, value: object) -> object:
+    if value is None:
+        return ""
+    if name in TEXT_FIELDS and isinstance(value, str) and value.startswith(FORMULA_START):
+        return f"'{value}"
+    return value

