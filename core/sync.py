@@ -429,6 +429,9 @@ class _LicenceRun:
                             self._twice(target, sub, row.vendor_customer_id, "which keeps it")
                         elif claim is Claim.HOLDER_FAILED:
                             self._twice(target, sub, row.vendor_customer_id, "whose listing failed; left there")
+                        elif claim is Claim.TAKEN:
+                            first = self.ownership.claimant(sub.external_id) or row.vendor_customer_id
+                            self._twice(target, sub, first, "which listed it first in this run")
                         if claim is not Claim.MOVE:
                             continue
                     items.append(sub)
