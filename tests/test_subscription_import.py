@@ -69,6 +69,21 @@ def test_price_and_cost_only_with_the_setting_and_never_touched_without(imported
     assert licences(imported)["200150"]["price"] == 21.0  # left as it was
 
 
+def test_a_price_with_more_decimals_than_the_psa_keeps_is_not_an_update_on_every_run(imported, write_config,
+                                                                                    sandbox):
+    # The licence row keeps 4 decimals; a vendor price of 19.123456 was stored as 19.1235 and then "changed"
+    # back to 19.123456 by every later sync: an update and a history row each night, with no upstream change.
+    write_config(set_price_and_cost=True)
+    find(sandbox, 100015, 200150)["PriceableItems"][0]["SalesPrice"] = 19.123456
+    find(sandbox, 100015, 200150)["PriceableItems"][0]["PurchasePrice"] = "17.00005"
+    assert imported("import", "subscriptions", "also").code == 0
+    again = imported("import", "subscriptions", "also")
+    assert again.code == 0 and "0 updated" in again.out, again.out
+    assert (licences(imported)["200150"]["price"], licences(imported)["200150"]["cost"]) == (19.1235, 17.0001)
+    assert [h["field"] for h in imported("licences", "history", "--json").json if h["external_id"] == "200150"] \
+        == ["created"]
+
+
 def test_terminated_upstream_becomes_inactive_whatever_the_settings(imported, sandbox):
     imported("import", "subscriptions", "also")
     find(sandbox, 100010, 200100)["AccountState"] = "Terminated"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from core.db.models import LIMITS
@@ -17,6 +17,7 @@ from core.types import (
 )
 
 PRICE_FIELDS = ("price", "cost", "currency")
+MONEY_PLACES = Decimal("0.0001")  # licences.price and .cost are Numeric(14, 4): what the row keeps
 TERM_FIELDS = ("billing_cycle", "commitment_months", "sku", "tenant_id")  # licence terms, when the vendor gives them
 FIELDS = ("name", "status", "active", "quantity", "start_date", "end_date", *PRICE_FIELDS, "customer_id",
           *TERM_FIELDS)
@@ -225,10 +226,15 @@ def _upstream_values(
         **{name: getattr(sub, name) for name in TERM_FIELDS},
     }
     if prices:
-        values.update(price=sub.price, cost=sub.cost, currency=sub.currency)
+        # At the row's scale, as the database would round it: else every run "changes" 19.1235 to 19.123456.
+        values.update(price=_kept(sub.price), cost=_kept(sub.cost), currency=sub.currency)
     else:  # price and cost are never touched when the setting is off
         values.update({f: getattr(row, f) if row is not None else None for f in PRICE_FIELDS})
     return values
+
+
+def _kept(money: Decimal | None) -> Decimal | None:
+    return None if money is None else money.quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
 
 
 def _apply(action: DeactivationAction, values: dict[str, Any]) -> dict[str, Any]:
