@@ -84,6 +84,19 @@ def test_a_price_with_more_decimals_than_the_psa_keeps_is_not_an_update_on_every
         == ["created"]
 
 
+@pytest.mark.parametrize("price", ["1e12", "1e30", "-1e11"])
+def test_a_price_the_psa_cannot_keep_is_reported_and_the_rest_imported(imported, write_config, sandbox, price):
+    # licences.price is Numeric(14, 4): on PostgreSQL one such price was "numeric field overflow" and the
+    # whole run failed with nothing imported.
+    write_config(set_price_and_cost=True)
+    find(sandbox, 100015, 200150)["PriceableItems"][0]["SalesPrice"] = price
+    result = imported("import", "subscriptions", "also")
+    assert result.code == 1, result.err
+    assert "(200150): the price" in result.err and "larger than the PSA keeps" in result.err
+    held = licences(imported)
+    assert "200150" not in held and len(held) == 15
+
+
 def test_terminated_upstream_becomes_inactive_whatever_the_settings(imported, sandbox):
     imported("import", "subscriptions", "also")
     find(sandbox, 100010, 200100)["AccountState"] = "Terminated"

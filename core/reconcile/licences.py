@@ -18,6 +18,7 @@ from core.types import (
 
 PRICE_FIELDS = ("price", "cost", "currency")
 MONEY_PLACES = Decimal("0.0001")  # licences.price and .cost are Numeric(14, 4): what the row keeps
+MONEY_LIMIT = Decimal("1e10")  # ... and no more than 10 digits before the point
 TERM_FIELDS = ("billing_cycle", "commitment_months", "sku", "tenant_id")  # licence terms, when the vendor gives them
 FIELDS = ("name", "status", "active", "quantity", "start_date", "end_date", *PRICE_FIELDS, "customer_id",
           *TERM_FIELDS)
@@ -146,6 +147,10 @@ def plan_listed(
         if too_long:
             plan.problems.append(f"{sub.name[:80]} ({sub.external_id[:64]}): {too_long} is longer than the PSA keeps")
             continue
+        too_large = _too_large(sub) if set_price_and_cost else None
+        if too_large:
+            plan.problems.append(f"{sub.name[:80]} ({sub.external_id[:64]}): {too_large}")
+            continue
         row = by_external.get(sub.external_id)
         new = _upstream_values(sub, company, customer_id, row, set_price_and_cost)
         if sub.terminated:
@@ -231,6 +236,13 @@ def _upstream_values(
     else:  # price and cost are never touched when the setting is off
         values.update({f: getattr(row, f) if row is not None else None for f in PRICE_FIELDS})
     return values
+
+
+def _too_large(sub: VendorSubscription) -> str | None:
+    for label, money in (("the price", sub.price), ("the cost", sub.cost)):
+        if money is not None and abs(money) >= MONEY_LIMIT - MONEY_PLACES / 2:
+            return f"{label} ({money}) is larger than the PSA keeps (at most {MONEY_LIMIT - MONEY_PLACES})"
+    return None
 
 
 def _kept(money: Decimal | None) -> Decimal | None:
