@@ -127,11 +127,15 @@ def load_ledgers(session: Session, settings: BillingSettings, *, vendor: str | N
         query = query.where(Licence.vendor == vendor)
         history_query = history_query.join(Licence, Licence.id == LicenceChange.licence_id).where(
             Licence.vendor == vendor)
+    # The rows first, then their history: a sync committing in between adds history rows newer than the
+    # rows read (undone at once: as if the charges had been read before it), never a row newer than its
+    # history (its new values would count from the change before).
+    rows = session.execute(query.order_by(Licence.id)).all()
     history: dict[int, list[HistoryEntry]] = {}
     for licence_id, changed_at, name, old, new, order in session.execute(history_query):
         history.setdefault(licence_id, []).append(HistoryEntry(changed_at, name, old, new, order))
     ledgers = []
-    for row in session.execute(query.order_by(Licence.id)):
+    for row in rows:
         licence_id, vendor_name, external_id, *values = row
         state = LicenceState(*values)
         ledgers.append(build_ledger(vendor_name, external_id, state, history.get(licence_id, []), settings.zone))
