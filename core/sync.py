@@ -378,6 +378,9 @@ class _LicenceRun:
         self.ownership = RunOwnership(self.labels)
         # Only for companies whose listing lacked a licence they hold: what the guard needs at the end.
         self.lacking: dict[str, tuple[_Target, int, set[str]]] = {}
+        # New licences -> the company that creates them, run-wide: a dry run rolls each batch back, so a
+        # later batch would not see the row an earlier one created.
+        self.new_here: dict[str, str] = {}
 
     def listing_failed(self, target: _Target) -> None:
         for waiting in self.ownership.failed(target.company.external_id):
@@ -397,7 +400,7 @@ class _LicenceRun:
                 {t.company.external_id: [s.external_id for s in listing.items] for t, listing in batch})
             writes: list[tuple[str, LicenceChangeSet]] = []
             plans: list[tuple[_Target, LicencePlan]] = []
-            new_here: dict[str, str] = {}  # licences first listed in this batch -> the company that creates them
+            new_here = self.new_here
             for target, listing in batch:
                 company = target.company.external_id
                 rows = current.get(company, [])

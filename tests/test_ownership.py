@@ -231,3 +231,19 @@ def test_a_licence_its_holder_gave_up_listed_by_two_earlier_companies_goes_to_th
            "Contoso Ltd (100010)" in result.err
     moves = [h for h in set(history(cli)) - set(before) if h[1] == "customer"]
     assert moves == [("200180", "customer", "Litware BV", "Contoso Ltd")]  # (its end date follows Contoso's)
+
+
+@pytest.mark.parametrize("batch_size", [1, 200])
+def test_a_dry_run_reports_a_new_licence_listed_by_two_companies_at_any_batch_size(batched, cli, sandbox,
+                                                                                  monkeypatch, batch_size):
+    # A dry run rolls each batch back, so a later batch did not see the licence an earlier one created:
+    # at batch size 1 it planned two creates and reported nothing, unlike the real run.
+    from plugins.also.sandbox import subscription
+
+    for company in (100010, 100018):
+        subs_of(sandbox, company).append(subscription(209999, company, "Visio Plan 2", 3))
+    monkeypatch.setattr(sync, "BATCH_CUSTOMERS", batch_size)
+    monkeypatch.setattr(sync, "BATCH_SECONDS", 3600.0)
+    result = cli("import", "subscriptions", "also", "--dry-run")
+    assert "1 created" in result.out and "1 error(s)" in result.out, result.out
+    assert "Litware BV (100018): Visio Plan 2 (209999): also listed under Contoso Ltd (100010)" in result.err
