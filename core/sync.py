@@ -377,7 +377,7 @@ class _LicenceRun:
         self.labels = {t.company.external_id: t.label for t in targets}
         self.ownership = RunOwnership(self.labels)
         # Only for companies whose listing lacked a licence they hold: what the guard needs at the end.
-        self.lacking: dict[str, tuple[_Target, int, set[str]]] = {}
+        self.lacking: dict[str, tuple[_Target, int, set[str], int]] = {}
         # New licences -> the company that creates them, run-wide: a dry run rolls each batch back, so a
         # later batch would not see the row an earlier one created.
         self.new_here: dict[str, str] = {}
@@ -409,7 +409,8 @@ class _LicenceRun:
                 listed = {s.external_id for s in listing.items} | unreadable
                 settled = self.ownership.listed(company, (row.external_id for row in held), listed)
                 if any(row.external_id not in listed for row in held):
-                    self.lacking[company] = (target, len(listing.items), unreadable)
+                    unidentified = sum(1 for p in listing.problems if not p.external_id)
+                    self.lacking[company] = (target, len(listing.items), unreadable, unidentified)
                 for waiting in settled.kept:
                     lister, sub = waiting.payload
                     self._twice(lister, sub, company, "which keeps it")
@@ -481,14 +482,15 @@ class _LicenceRun:
                 current = store.licence_rows_by_company(session, self.vendor, {c: [] for c in chunk})
                 writes: list[tuple[str, LicenceChangeSet]] = []
                 for company in chunk:
-                    target, listed_count, unreadable = self.lacking[company]
+                    target, listed_count, unreadable, unidentified = self.lacking[company]
                     rows = current.get(company, [])
                     ids = candidates[company]
                     gone = [LicenceGone(r.external_id, r.name, Disappearance.DELETED)
                             for r in rows if r.external_id in ids and r.vendor_customer_id == company]
                     decisions = {d.external_id: d.action for d in self.facade.deactivate(gone, self.settings)}
                     plan = plan_deleted(target.company, rows, ids, decisions, listed_count=listed_count,
-                                        unreadable=unreadable, mass_threshold=self.settings.mass_deactivation_threshold,
+                                        unreadable=unreadable, unidentified=unidentified,
+                                        mass_threshold=self.settings.mass_deactivation_threshold,
                                         allow_mass_deactivation=self.allow_mass)
                     writes += [(company, change) for change in plan.writes]
                     plans.append((target, plan))

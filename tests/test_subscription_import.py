@@ -214,6 +214,20 @@ def test_an_unreadable_record_is_reported_and_its_licence_is_not_deleted(importe
     assert (lic["quantity"], lic["active"]) == (5, True)
 
 
+def test_a_record_without_an_id_holds_back_its_companys_deletions(imported, sandbox):
+    # Which licence the unreadable record is cannot be known, so none of the company's missing licences may
+    # be taken as deleted: 200100 (its AccountId gone) was zeroed as "deleted upstream".
+    imported("import", "subscriptions", "also")
+    del find(sandbox, 100010, 200100)["AccountId"]
+    result = imported("import", "subscriptions", "also")
+    assert result.code == 1
+    assert "Contoso Ltd (100010): Exchange Online (Plan 1): AccountId is missing" in result.err
+    assert "Contoso Ltd (100010): held back 1 deactivation(s): 1 record(s) of its listing could not be read" \
+        in result.err
+    lic = licences(imported)["200100"]
+    assert (lic["quantity"], lic["active"]) == (5, True)
+
+
 def test_unmapped_companies_never_get_licences(cli, config):
     cli("customers", "add", "Contoso Ltd")
     cli("mappings", "generate", "also")

@@ -104,6 +104,7 @@ def plan_licences(
     *,
     set_price_and_cost: bool,
     unreadable: set[str] = frozenset(),  # type: ignore[assignment]
+    unidentified: int = 0,
     mass_threshold: float = 0.5,
     allow_mass_deactivation: bool = False,
 ) -> LicencePlan:
@@ -114,7 +115,8 @@ def plan_licences(
     gone = {row.external_id for row in current
             if row.vendor_customer_id == company.external_id and row.external_id not in listed}
     deleted = plan_deleted(company, current, gone, decisions, listed_count=len(upstream), unreadable=unreadable,
-                           mass_threshold=mass_threshold, allow_mass_deactivation=allow_mass_deactivation)
+                           unidentified=unidentified, mass_threshold=mass_threshold,
+                           allow_mass_deactivation=allow_mass_deactivation)
     plan.deactivations += deleted.deactivations
     plan.held_back += deleted.held_back
     plan.unchanged += deleted.unchanged
@@ -179,11 +181,13 @@ def plan_deleted(
     *,
     listed_count: int,
     unreadable: set[str] = frozenset(),  # type: ignore[assignment]
+    unidentified: int = 0,
     mass_threshold: float = 0.5,
     allow_mass_deactivation: bool = False,
 ) -> LicencePlan:
     """What happens to the company's licences its listing no longer holds (``gone``), by the plugin's
-    ``decisions``, behind the mass-deactivation guard. ``listed_count``: how many records it listed."""
+    ``decisions``, behind the mass-deactivation guard. ``listed_count``: how many records it listed;
+    ``unidentified``: how many it could not read and that carry no id (any of them may be a missing one)."""
     plan = LicencePlan()
     deleted: list[LicenceChangeSet] = []
     for row in current:
@@ -196,7 +200,8 @@ def plan_deleted(
             deleted.append(LicenceChangeSet(row.external_id, row.name, new, changes, row.id, "deleted"))
         else:
             plan.unchanged += 1
-    plan.guard_reason = _mass_deactivation(company, listed_count, unreadable, current, deleted, mass_threshold)
+    plan.guard_reason = _mass_deactivation(company, listed_count, unreadable, current, deleted, mass_threshold,
+                                           unidentified)
     if plan.guard_reason and not allow_mass_deactivation:
         plan.held_back = deleted
     else:
@@ -268,10 +273,14 @@ def _mass_deactivation(
     current: list[LicenceRow],
     deleted: list[LicenceChangeSet],
     threshold: float,
+    unidentified: int = 0,
 ) -> str | None:
     """Why these deletions look like a vendor mistake rather than real ones; None when they do not."""
     if not deleted:
         return None
+    if unidentified:
+        return (f"{unidentified} record(s) of its listing could not be read and carry no id, so any of these "
+                "licences may be among them")
     active = [r for r in current if r.vendor_customer_id == company.external_id and r.active and r.quantity > 0]
     if not listed_count and not unreadable and active:
         return f"the listing came back empty but {len(active)} active licence(s) were held"
