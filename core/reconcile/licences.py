@@ -213,10 +213,7 @@ def _too_long(sub: VendorSubscription) -> str | None:
     for label, value, limit in (("the name", sub.name, LIMITS["licence_name"]),
                                 ("the id", sub.external_id, LIMITS["external_id"]),
                                 ("the status", sub.status, LIMITS["status"]),
-                                ("the currency", sub.currency or "", LIMITS["currency"]),
-                                ("the billing cycle", sub.billing_cycle or "", LIMITS["billing_cycle"]),
-                                ("the SKU", sub.sku or "", LIMITS["sku"]),
-                                ("the tenant id", sub.tenant_id or "", LIMITS["tenant_id"])):
+                                ("the currency", sub.currency or "", LIMITS["currency"])):
         if len(value) > limit:
             return f"{label} ({len(value)} characters, at most {limit})"
     return None
@@ -233,7 +230,7 @@ def _upstream_values(
         "start_date": sub.start_date,
         "end_date": sub.end_date or company.contract_end_date,
         "customer_id": customer_id,
-        **{name: getattr(sub, name) for name in TERM_FIELDS},
+        **{name: _term(name, getattr(sub, name)) for name in TERM_FIELDS},
     }
     if prices:
         # At the row's scale, as the database would round it: else every run "changes" 19.1235 to 19.123456.
@@ -248,6 +245,12 @@ def _too_large(sub: VendorSubscription) -> str | None:
         if money is not None and abs(money) >= MONEY_LIMIT - MONEY_PLACES / 2:
             return f"{label} ({money}) is larger than the PSA keeps (at most {MONEY_LIMIT - MONEY_PLACES})"
     return None
+
+
+def _term(name: str, value: Any) -> Any:
+    """A licence term as kept, or None (unknown) when longer than its column: terms are informative, and
+    an odd one never costs the licence its import."""
+    return None if isinstance(value, str) and len(value) > LIMITS.get(name, len(value)) else value
 
 
 def _kept(money: Decimal | None) -> Decimal | None:
