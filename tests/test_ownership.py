@@ -247,3 +247,25 @@ def test_a_dry_run_reports_a_new_licence_listed_by_two_companies_at_any_batch_si
     result = cli("import", "subscriptions", "also", "--dry-run")
     assert "1 created" in result.out and "1 error(s)" in result.out, result.out
     assert "Litware BV (100018): Visio Plan 2 (209999): also listed under Contoso Ltd (100010)" in result.err
+
+
+def test_a_licence_moving_between_two_companies_of_one_customer_changes_its_holder(cli, config, sandbox, db):
+    # Contoso (100010) and Litware (100018) both map to the customer Contoso Ltd. A move between them
+    # changes no licence field, so the row kept its old holder: when Contoso's listing later failed, the
+    # run blamed Litware for listing "a licence Contoso holds" and went partial.
+    assert cli("customers", "add", "Contoso Ltd").code == 0
+    assert cli("mappings", "generate", "also").code == 0
+    assert cli("mappings", "add", "also", "--external-id", "100018", "--customer", "Contoso Ltd").code == 0
+    assert cli("import", "customers", "also").code == 0
+    assert cli("import", "subscriptions", "also").code == 0
+    record = take(sandbox, 100010, 200100)
+    record.update({"ParentAccountId": 100018, "CompanyAccountId": 100018})
+    subs_of(sandbox, 100018).append(record)
+    before = history(cli)
+    assert cli("import", "subscriptions", "also").code == 0
+    assert db.query("SELECT vendor_customer_id FROM licences WHERE external_id = '200100'") == [("100018",)]
+    assert history(cli) == before  # same customer, same values: nothing for billing to see
+    assert "0 updated" in cli("import", "subscriptions", "also").out  # and a re-run writes nothing
+    sandbox.inject(operation="GetSubscriptions", account_id=100010, status=500, times=-1, message="down")
+    result = cli("import", "subscriptions", "also")
+    assert "(200100)" not in result.err, result.err

@@ -164,6 +164,11 @@ def plan_listed(
                                                  reason="terminated" if sub.terminated else None))
             continue
         changes = _diff(row.values(), new)
+        if not changes and row.vendor_customer_id != company.external_id:
+            # A move between two companies of one customer: no field changes, but the holder must, or the
+            # old holder's next listing "lacks" it and a failure of that listing blames the new one.
+            plan.updates.append(LicenceChangeSet(sub.external_id, sub.name, new, {}, row.id, "moved"))
+            continue
         if not changes:
             plan.unchanged += 1
             continue
