@@ -22,6 +22,7 @@ from core.db import reason as db_reason
 from core.db.models import SyncRun
 from core.errors import ConfigError, DatabaseError, IntegratorError
 from core.locks import integration_lock
+from core.names import lookup_name
 from core.plugins import VendorFacade
 from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import, screen_companies
 from core.reconcile.licences import LicenceChangeSet, LicencePlan, LicenceRow, plan_deleted, plan_listed
@@ -278,7 +279,7 @@ def _select_targets(app: App, vendor: str, settings: VendorSettings, companies: 
     else:
         chosen = []
         for entry in wanted:
-            key = str(entry).strip()
+            key = lookup_name(str(entry))  # names are stored NFC and trimmed: "Café" typed on a Mac is NFD
             hits = [ext for ext, (_, _, ext_name) in mapped.items()
                     if key == ext or key == ext_name or (ext in upstream and upstream[ext].name == key)]
             if not hits:

@@ -241,6 +241,16 @@ def test_customer_subscriptions_to_import_selects_by_id_or_name(imported, write_
     assert {lic["customer"] for lic in licences(imported).values()} == {"Fabrikam GmbH", "Café Lumière SARL"}
 
 
+def test_customer_subscriptions_to_import_matches_a_name_typed_decomposed(imported, write_config):
+    import unicodedata
+
+    # A config file written on a Mac spells "Café" decomposed (NFD); the names are stored composed.
+    write_config(customer_subscriptions_to_import=[unicodedata.normalize("NFD", "Café Lumière SARL")])
+    result = imported("import", "subscriptions", "also")
+    assert result.code == 0, result.err
+    assert {lic["customer"] for lic in licences(imported).values()} == {"Café Lumière SARL"}
+
+
 def test_an_entry_matching_no_mapped_company_is_a_config_error(imported, write_config):
     write_config(customer_subscriptions_to_import=["Nobody Inc"])
     result = imported("import", "subscriptions", "also")
