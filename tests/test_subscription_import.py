@@ -56,16 +56,16 @@ def test_price_and_cost_only_with_the_setting_and_never_touched_without(imported
     write_config(set_price_and_cost=True)
     imported("import", "subscriptions", "also")
     lic = licences(imported)["200150"]
-    assert (lic["price"], lic["cost"], lic["currency"]) == (19.7, 17.5, "USD")
+    assert (lic["price"], lic["cost"], lic["currency"]) == ("19.70", "17.50", "USD")
 
     find(sandbox, 100015, 200150)["PriceableItems"][0]["SalesPrice"] = 21.0
     imported("import", "subscriptions", "also")
-    assert licences(imported)["200150"]["price"] == 21.0  # refreshed on every run
+    assert licences(imported)["200150"]["price"] == "21.00"  # refreshed on every run
 
     write_config(set_price_and_cost=False)
     find(sandbox, 100015, 200150)["PriceableItems"][0]["SalesPrice"] = 99.0
     imported("import", "subscriptions", "also")
-    assert licences(imported)["200150"]["price"] == 21.0  # left as it was
+    assert licences(imported)["200150"]["price"] == "21.00"  # left as it was
 
 
 def test_terminated_upstream_becomes_inactive_whatever_the_settings(imported, sandbox):

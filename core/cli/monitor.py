@@ -1,4 +1,4 @@
-"""Commands for looking on: ``plugins``, ``history`` and ``status``."""
+"""Commands for looking on: ``plugins``, ``history`` and ``status``. None of them reads a secret."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import sys
 
 import click
 
-from core.cli.common import Context, echo_json, pass_ctx
+from core.cli.common import Context, FiniteFloat, count_option, echo_json, json_option, pass_ctx
 from core.output import table
 from core.plugins import describe_plugins
 
+EXIT_STALE = 3
+
 
 @click.command("plugins")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @pass_ctx
 def plugins_cmd(ctx: Context, as_json: bool) -> None:
     """The loaded plugins, their versions and hooks."""
@@ -26,55 +28,66 @@ def plugins_cmd(ctx: Context, as_json: bool) -> None:
 
 
 @click.command("history")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--limit", type=int, default=50, show_default=True, help="How many runs to show (0: all).")
+@json_option
+@count_option("--limit", default=50, high=10_000_000, help="How many runs to show (0: all).")
 @pass_ctx
 def history_cmd(ctx: Context, as_json: bool, limit: int) -> None:
-    """The sync runs, newest first, with each integration's last sync and last error."""
+    """The sync runs, newest first, with each integration's last sync and last error.
+
+    --json: the list of runs; each carries "integration": its integration's last sync and last error."""
     from core.status import integration_status, recent_runs
 
-    app = ctx.app
+    app = ctx.local_app
     runs = recent_runs(app, limit)
+    info = integration_status(app)
     if as_json:
+        for run in runs:
+            item = info.get(run["vendor"], {})
+            run["integration"] = {"last_sync": item.get("last_success"), "last_error": item.get("last_error")}
         echo_json(runs)
         return
-    for vendor, info in integration_status(app).items():
-        click.echo(f"{vendor}: last sync {_utc(info['last_success'])}; "
-                   f"last error {info['last_error'] or 'none'}")
+    _print_integrations(info)
     click.echo(table(["id", "vendor", "entity", "started (UTC)", "status", "created", "updated", "deactivated",
                       "errors"],
-                     [[r["id"], r["vendor"], r["entity"], r["started_at"][:19], r["status"], r["created"],
+                     [[r["id"], r["vendor"], r["entity"], _when(r["started_at"]), r["status"], r["created"],
                        r["updated"], r["deactivated"], len(r["errors"])] for r in runs]))
 
 
-@click.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--max-age-hours", type=float, default=None,
+@click.command("status", epilog="Exit codes: 0 fresh; 3 a scheduled integration is stale; 2 configuration error.")
+@json_option
+@click.option("--max-age-hours", type=FiniteFloat(low=0.001, high=24 * 366 * 10), default=None,
               help="How old the last successful sync may be [default: stale_after_hours, 26].")
 @pass_ctx
 def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None:
-    """Each integration's last sync and last error; exits 1 when a scheduled one is stale (for monitoring)."""
+    """Each integration's last sync and last error; exits 3 when a scheduled one is stale (for monitoring
+    and container health checks: no vendor is contacted and no secret is read)."""
     from datetime import timedelta
 
     from core.status import integration_status, stale_integrations
 
-    app = ctx.app
+    app = ctx.local_app
     hours = max_age_hours if max_age_hours is not None else app.config.stale_after_hours
     info = integration_status(app)
     stale = stale_integrations(app, timedelta(hours=hours))
     if as_json:
-        echo_json({"integrations": info, "stale": stale, "max_age_hours": hours})
+        echo_json({"ok": not stale, "integrations": info, "stale": stale, "max_age_hours": hours})
     else:
-        for vendor, item in info.items():
-            click.echo(f"{vendor}: last sync {_utc(item['last_success'])}; "
-                       f"last error {item['last_error'] or 'none'}")
+        _print_integrations(info)
     if stale:
         click.echo(f"integrator: stale (older than {hours:g} hours): " + "; ".join(stale), err=True)
-        sys.exit(1)
+        sys.exit(EXIT_STALE)
 
 
-def _utc(stamp: str | None) -> str:
-    return f"{stamp} UTC" if stamp else "never"
+def _print_integrations(info: dict[str, dict[str, object]]) -> None:
+    for vendor, item in info.items():
+        stamp = item["last_success"]
+        click.echo(f"{vendor}: last sync {_when(stamp) + ' UTC' if stamp else 'never'}; "
+                   f"last error {item['last_error'] or 'none'}")
+
+
+def _when(stamp: object) -> str:
+    """``2026-11-26T00:59:21.028Z`` -> ``2026-11-26 00:59:21`` (the column says UTC)."""
+    return str(stamp)[:19].replace("T", " ") if stamp else "-"
 
 
 COMMANDS = [plugins_cmd, history_cmd, status_cmd]
