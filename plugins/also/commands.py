@@ -6,17 +6,20 @@ import sys
 
 import click
 
+from core.cli.common import FiniteFloat
 from core.errors import IntegratorError
 
 
 @click.command("sandbox")
-@click.option("--port", type=int, default=8765, show_default=True, help="Loopback port (0: any free one).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Loopback port (0: any free one).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
 @click.option("--username", default=None, help="Username it accepts [default: api-user@acme-msp.example].")
 @click.option("--password", default=None, help="Password it accepts [default: sandbox-password].")
-@click.option("--latency-ms", type=float, default=0.0, help="Delay before every answer.")
-@click.option("--companies", type=int, default=None, help="Serve a generated dataset of this many companies.")
-@click.option("--subscriptions-per-company", type=int, default=10, show_default=True)
+@click.option("--latency-ms", type=FiniteFloat(0, 600_000), default=0.0, help="Delay before every answer.")
+@click.option("--companies", type=click.IntRange(1, 10_000_000), default=None,
+              help="Serve a generated dataset of this many companies.")
+@click.option("--subscriptions-per-company", type=click.IntRange(0, 10_000), default=10, show_default=True)
 def sandbox_cmd(port: int, host: str, username: str | None, password: str | None, latency_ms: float,
                 companies: int | None, subscriptions_per_company: int) -> None:
     """Serve the built-in ALSO sandbox (the Simple API on loopback, demo data) in the foreground."""
@@ -45,6 +48,10 @@ def sandbox_cmd(port: int, host: str, username: str | None, password: str | None
 @click.pass_context
 def demo_cmd(ctx: click.Context, folder: str) -> None:
     """Start the built-in ALSO sandbox, sync customers and subscriptions into a local SQLite file, show them."""
+    from pathlib import Path
+
     from plugins.also.demo import run_demo
 
+    if Path(folder).exists() and not Path(folder).is_dir():
+        raise click.BadParameter(f"{folder} is a file, not a folder", param_hint="--dir")
     sys.exit(run_demo(ctx.obj.pm, folder))

@@ -57,6 +57,9 @@ def run_demo(pm: pluggy.PluginManager, folder: str) -> int:
             for error in report.errors:
                 click.echo(f"error: {error}", err=True)
             click.echo(report.summary())
+            for line in report.lines:  # what "N skipped" means, record by record
+                if line.startswith("skip"):
+                    click.echo(f"  {line}")
         click.echo(f"\nTry: integrator -c {config_file} licences list   (the sandbox stops when the demo ends)")
         return 0 if all(r.status == "ok" for r in reports) else 1
     finally:
