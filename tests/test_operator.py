@@ -382,3 +382,28 @@ def test_a_second_ctrl_c_exits_at_once(cli, config, sandbox, db):
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 130 and time.monotonic() - stopped < 3
     assert "exiting now" in err
+
+
+# -- running as a service, documented ---------------------------------------------------------------
+
+def test_the_service_files_run_the_daemon_as_a_non_root_user_with_data_on_a_volume():
+    docker = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^USER integrator", docker, re.M) and 'VOLUME ["/var/lib/integrator"]' in docker
+    assert re.search(r'HEALTHCHECK .*\n.*"status", "--json"', docker)
+    assert 'CMD ["--log-format", "json", "run"]' in docker
+    unit = (ROOT / "deploy" / "integrator.service").read_text()
+    assert "User=integrator" in unit and "ExecStart=/opt/integrator/bin/integrator --log-format json run" in unit
+    assert "LoadCredential=" in unit and "EnvironmentFile=" in unit and "StateDirectory=integrator" in unit
+    config = yaml.safe_load((ROOT / "config" / "container.example.yaml").read_text())
+    assert config["database"].startswith("sqlite:////var/lib/integrator/")
+
+
+def test_the_readme_documents_every_command_and_the_exit_codes(cli):
+    from core.cli import cli as group
+
+    cli("--help")  # registers the plugins' commands
+    readme = (ROOT / "README.md").read_text()
+    for name in group.commands:
+        assert f"| `integrator {name}" in readme, name
+    for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130 |"):
+        assert code in readme
