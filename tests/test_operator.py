@@ -21,9 +21,25 @@ from plugins.also import sandbox as sb
 ROOT = Path(__file__).resolve().parent.parent
 
 
+_spawned: list[subprocess.Popen[str]] = []
+
+
 def spawn(*args: str, **kwargs) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "core.cli", *args], cwd=ROOT, env=os.environ.copy(),
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", *args], cwd=ROOT, env=os.environ.copy(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    _spawned.append(proc)
+    return proc
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left_behind():
+    """A failing test must not leave a daemon or a sync running."""
+    yield
+    while _spawned:
+        proc = _spawned.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def one_line(result) -> bool:
