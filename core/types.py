@@ -62,6 +62,31 @@ class VendorSubscription:
     currency: str | None = None
     start_date: date | None = None
     end_date: date | None = None
+    # Licence terms, when the vendor gives them (optional for plugins).
+    billing_cycle: str | None = None  # e.g. Monthly, Annual
+    commitment_months: int | None = None
+    sku: str | None = None  # the vendor's product number
+    tenant_id: str | None = None  # the customer's tenant at the software vendor (e.g. Microsoft)
+
+
+@dataclass(frozen=True)
+class VendorCharge:
+    """One line of the vendor's invoice to us: what it billed for one subscription over some days.
+
+    ``start`` and ``end`` are the first and last day billed (both inclusive). ``units`` is None
+    for a charge that is not unit based (consumption, set-up fees). Money is ``Decimal``.
+    """
+
+    subscription_external_id: str
+    customer_external_id: str
+    service_name: str
+    start: date
+    end: date
+    units: Decimal | None
+    unit_cost: Decimal | None
+    cost: Decimal
+    currency: str | None
+    customer_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,3 +158,19 @@ class Deactivation:
 
     external_id: str
     action: DeactivationAction
+
+
+@dataclass
+class DemoSandbox:
+    """A running loopback stand-in of a vendor with demo data, for ``integrator demo``.
+
+    ``settings`` is the ``integrations.<name>`` block that points at it (``${VAR:-default}``
+    may stand for a secret); ``stop`` shuts it down.
+    """
+
+    url: str
+    settings: dict[str, Any]
+    stop: Callable[[], None]
+
+    def __repr__(self) -> str:
+        return f"DemoSandbox(url={self.url!r})"

@@ -105,6 +105,14 @@ def register_commands(group: click.Group) -> None:
     for name in COMMAND_MODULES:
         for command in importlib.import_module(name).COMMANDS:
             group.add_command(command)
+    # Command groups living in other modules: one line each.
+    from core.cli_billing import billing_group
+    from core.cli_reconcile import reconcile_cmd
+    from core.plugin_commands import register as register_plugin_commands
+
+    register_plugin_commands(group)  # plugins new, demo
+    group.add_command(billing_group)  # billing charges
+    billing_group.add_command(reconcile_cmd)  # billing reconcile
 
 
 register_commands(cli)

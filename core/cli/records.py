@@ -216,9 +216,12 @@ def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
         echo_json(rows)
         return
     click.echo(table(
-        ["customer", "vendor", "id", "licence", "status", "active", "qty", "price", "cost", "cur", "end date"],
+        ["customer", "vendor", "id", "licence", "status", "active", "qty", "price", "cost", "cur", "end date",
+         "cycle", "term", "sku", "tenant"],
         [[r["customer"], r["vendor"], r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
-          r["price"], r["cost"], r["currency"], r["end_date"]] for r in rows]))
+          r["price"], r["cost"], r["currency"], r["end_date"], r["billing_cycle"],
+          f"{r['commitment_months']} mo" if r["commitment_months"] is not None else None, r["sku"],
+          r["tenant_id"]] for r in rows]))
 
 
 @licences_group.command("history")

@@ -1,8 +1,6 @@
-"""The ALSO plugin's own commands: ``integrator sandbox`` and ``integrator demo``."""
+"""The ALSO plugin's own command: ``integrator sandbox``."""
 
 from __future__ import annotations
-
-import sys
 
 import click
 
@@ -40,18 +38,3 @@ def sandbox_cmd(port: int, host: str, username: str | None, password: str | None
         pass
     finally:
         server.server_close()
-
-
-@click.command("demo")
-@click.option("--dir", "folder", default="integrator-demo", show_default=True,
-              help="Where the demo config and SQLite database are written.")
-@click.pass_context
-def demo_cmd(ctx: click.Context, folder: str) -> None:
-    """Start the built-in ALSO sandbox, sync customers and subscriptions into a local SQLite file, show them."""
-    from pathlib import Path
-
-    from plugins.also.demo import run_demo
-
-    if Path(folder).exists() and not Path(folder).is_dir():
-        raise click.BadParameter(f"{folder} is a file, not a folder", param_hint="--dir")
-    sys.exit(run_demo(ctx.obj.pm, folder))
