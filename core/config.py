@@ -54,7 +54,9 @@ class Config:
     def integration(self, vendor: str) -> VendorSettings:
         settings = self.integrations.get(vendor)
         if settings is None:
-            raise ConfigError(f"{self.path}: integrations.{vendor} is not configured")
+            listed = ", ".join(self.integrations) or "none"
+            raise ConfigError(f"{self.path}: integrations.{vendor} is not configured"
+                              f"{did_you_mean(vendor, self.integrations)} (configured: {listed})")
         if not settings.enabled:
             raise ConfigError(f"{self.path}: integrations.{vendor}.enabled is false")
         return settings

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from core import store
-from core.config import Config, config_path, load_config
 from core.errors import ConfigError, UsageError
-from core.plugins import get_plugin_manager, vendor_names
-from core.sync import App
 from core.yamlload import did_you_mean
+
+if TYPE_CHECKING:  # the heavy modules are imported when a command needs them: --help stays fast
+    from core.sync import App
 
 log = logging.getLogger("integrator")
 
@@ -32,6 +31,8 @@ class Context:
     @property
     def pm(self) -> Any:
         if self._pm is None:
+            from core.plugins import get_plugin_manager
+
             self._pm = get_plugin_manager()
         return self._pm
 
@@ -45,7 +46,9 @@ class Context:
 
     def _app(self, secrets: bool) -> App:
         if secrets not in self._apps:
+            from core.config import config_path, load_config
             from core.db import open_database
+            from core.sync import App
 
             path = config_path(self.config_option)
             config = load_config(path, self.pm, secrets=secrets)
@@ -57,8 +60,10 @@ class Context:
 
     def vendor(self, name: str | None, *, configured: bool = True) -> str:
         """The vendor a command is about: as given (checked), else the only configured one."""
+        from core.plugins import vendor_names
+
         installed = vendor_names(self.pm)
-        config: Config = self.local_app.config
+        config = self.local_app.config
         listed = list(config.integrations)
         if name is None:
             enabled = [v for v, s in config.integrations.items() if s.enabled]
@@ -80,7 +85,9 @@ pass_ctx = click.make_pass_decorator(Context)
 
 def echo_json(value: Any) -> None:
     """One JSON document on stdout."""
-    click.echo(store.dump(value))
+    from core.store import dump
+
+    click.echo(dump(value))
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")

@@ -8,7 +8,6 @@ import click
 
 from core.cli.common import Context, FiniteFloat, count_option, echo_json, json_option, pass_ctx
 from core.output import table
-from core.plugins import describe_plugins
 
 EXIT_STALE = 3
 
@@ -18,6 +17,8 @@ EXIT_STALE = 3
 @pass_ctx
 def plugins_cmd(ctx: Context, as_json: bool) -> None:
     """The loaded plugins, their versions and hooks."""
+    from core.plugins import describe_plugins
+
     infos = describe_plugins(ctx.pm)
     if as_json:
         echo_json([{"name": i.name, "version": i.version, "module": i.module, "hooks": list(i.hooks)}

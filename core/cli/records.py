@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import click
 
-from core import store
 from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
 from core.errors import IntegratorError, UsageError
 from core.output import table
@@ -26,6 +25,8 @@ def customers_group() -> None:
 @pass_ctx
 def customers_add(ctx: Context, name: str, top_level: str | None, as_json: bool) -> None:
     """Create a customer."""
+    from core import store
+
     with ctx.local_app.sessions.begin() as session:
         customer = store.add_customer(session, name, top_level)
         row = store.customer_json(customer)
@@ -40,6 +41,8 @@ def customers_add(ctx: Context, name: str, top_level: str | None, as_json: bool)
 @pass_ctx
 def customers_list(ctx: Context, as_json: bool) -> None:
     """The customers."""
+    from core import store
+
     with ctx.local_app.sessions() as session:
         rows = [store.customer_json(c) for c in store.list_customers(session)]
     if as_json:
@@ -96,6 +99,8 @@ def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
 def mappings_add(ctx: Context, vendor: str | None, external_id: str, customer: str, no_check: bool,
                  as_json: bool) -> None:
     """Map a vendor company to a customer by hand (the vendor is asked first whether it has the company)."""
+    from core import store
+
     vendor = ctx.vendor(vendor)
     with ctx.local_app.sessions() as session:
         store.find_customer(session, customer)  # a typo is refused before the vendor is asked
@@ -143,6 +148,8 @@ def _check_company(ctx: Context, vendor: str, external_id: str) -> tuple[str | N
 @pass_ctx
 def mappings_remove(ctx: Context, vendor: str | None, external_id: str, as_json: bool) -> None:
     """Remove one mapping (the customer and its licences stay)."""
+    from core import store
+
     vendor = ctx.vendor(vendor, configured=False)
     with ctx.local_app.sessions.begin() as session:
         mapping = store.remove_mapping(session, vendor, external_id)
@@ -159,6 +166,8 @@ def mappings_remove(ctx: Context, vendor: str | None, external_id: str, as_json:
 @pass_ctx
 def mappings_list(ctx: Context, vendor: str | None, as_json: bool) -> None:
     """The mappings table."""
+    from core import store
+
     vendor = ctx.vendor(vendor, configured=False)
     with ctx.local_app.sessions() as session:
         rows = [store.mapping_json(m) for m in store.list_mappings(session, vendor)]
@@ -208,6 +217,8 @@ def licences_group() -> None:
 @pass_ctx
 def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
     """The licences (--json: money as decimal strings)."""
+    from core import store
+
     with ctx.local_app.sessions() as session:
         if customer is not None:
             store.find_customer(session, customer)
@@ -230,6 +241,8 @@ def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
 @pass_ctx
 def licences_history(ctx: Context, customer: str | None, as_json: bool) -> None:
     """Every change made to a licence, newest first, with the sync run that made it."""
+    from core import store
+
     with ctx.local_app.sessions() as session:
         if customer is not None:
             store.find_customer(session, customer)
