@@ -423,3 +423,38 @@ def test_the_readme_documents_every_command_and_the_exit_codes(cli):
         assert f"| `integrator {name}" in readme, name
     for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130 |"):
         assert code in readme
+
+
+def _leaves(command, path=()):
+    import click
+
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _leaves(sub, (*path, name))
+    if path and (not isinstance(command, click.Group) or command.invoke_without_command):
+        yield " ".join(path), command
+
+
+def test_every_command_that_prints_something_takes_json(cli):
+    from core.cli import cli as group
+
+    cli("--help")
+    # Serving and writing-files commands whose output is not data: the web console, the plugin scaffold.
+    exempt = {"plugins new", "web", "web set-password"}
+    missing = [path for path, command in _leaves(group)
+               if path not in exempt and not any("--json" in p.opts for p in command.params)]
+    assert missing == []
+
+
+def test_sandbox_and_demo_json(cli, tmp_path, monkeypatch):
+    proc = spawn("sandbox", "--port", "0", "--json")
+    assert proc.stdout is not None
+    served = json.loads(proc.stdout.readline())
+    assert served["url"].startswith("http://127.0.0.1:") and served["companies"] == 12
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=20)
+    monkeypatch.delenv("INTEGRATOR_CONFIG", raising=False)
+    result = cli("demo", "--dir", str(tmp_path / "demo"), "--json")
+    assert result.code == 0
+    assert [r["entity"] for r in result.json["runs"]] == ["customers", "subscriptions"]
+    assert len(result.json["customers"]) == 11 and result.json["licences"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from core.cli.common import FiniteFloat
@@ -18,8 +20,10 @@ from core.errors import IntegratorError
 @click.option("--companies", type=click.IntRange(1, 10_000_000), default=None,
               help="Serve a generated dataset of this many companies.")
 @click.option("--subscriptions-per-company", type=click.IntRange(0, 10_000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True,
+              help='When serving, print {"url", "username", "companies"} on stdout (with --port 0: the port).')
 def sandbox_cmd(port: int, host: str, username: str | None, password: str | None, latency_ms: float,
-                companies: int | None, subscriptions_per_company: int) -> None:
+                companies: int | None, subscriptions_per_company: int, as_json: bool) -> None:
     """Serve the built-in ALSO sandbox (the Simple API on loopback, demo data) in the foreground."""
     from plugins.also import sandbox
 
@@ -32,6 +36,12 @@ def sandbox_cmd(port: int, host: str, username: str | None, password: str | None
         raise IntegratorError(f"cannot serve the sandbox on {host}:{port}: {exc}") from None
     click.echo(f"ALSO sandbox serving {server.url} (user {username or sandbox.DEFAULT_USERNAME}); Ctrl-C stops it",
                err=True)
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"url": server.url, "username": username or sandbox.DEFAULT_USERNAME,
+                               "companies": len(data.companies)}))
+        sys.stdout.flush()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
