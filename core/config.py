@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 ENV_CONFIG = "INTEGRATOR_CONFIG"
 DEFAULT_CONFIG = Path("config/integrator.yaml")
 DEFAULT_DATABASE = "sqlite:///integrator.db"
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"]*@")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SECRET_KEYS = ("password", "token", "secret")
 _SECRET_SOURCES = ("password_file", "password_keyring")
@@ -220,7 +221,12 @@ def _describe(path: Path, exc: ValidationError, prefix: str, model: type[BaseMod
         if "input" in inputs[0] and kind.endswith("_type"):
             text += f" (got {type(inputs[0]['input']).__name__} {inputs[0]['input']!r:.80})"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    return f"{path}: {loc}: {text}{more}"
+    return f"{path}: {loc}: {mask_userinfo(text)}{more}"
+
+
+def mask_userinfo(text: str) -> str:
+    """``https://user:secret@host`` -> ``https://***@host`` wherever a URL appears in a message."""
+    return _USERINFO.sub(r"\1***@", text)
 
 
 def resolve_database_url(url: str, config: Path) -> str:
@@ -231,9 +237,10 @@ def resolve_database_url(url: str, config: Path) -> str:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ConfigError(
-            f"{config}: database: {url!r} is not a SQLAlchemy URL such as sqlite:///integrator.db") from None
+            f"{config}: database: {mask_userinfo(url)!r} is not a SQLAlchemy URL such as sqlite:///integrator.db"
+        ) from None
     try:
         parsed.get_dialect().import_dbapi()
     except NoSuchModuleError:

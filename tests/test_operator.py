@@ -458,3 +458,13 @@ def test_sandbox_and_demo_json(cli, tmp_path, monkeypatch):
     assert result.code == 0
     assert [r["entity"] for r in result.json["runs"]] == ["customers", "subscriptions"]
     assert len(result.json["customers"]) == 11 and result.json["licences"]
+
+
+def test_a_password_inside_a_url_in_the_config_is_never_echoed(cli, write_config, tmp_path):
+    write_config(url="ftp://api-user:s3cretpw@cloud.example.com")
+    result = cli("test-connection")
+    assert result.code == 2 and one_line(result) and "s3cretpw" not in result.err and "***@" in result.err
+    path = tmp_path / "db.yaml"
+    path.write_text("database: 'postgresql://psa:s3cretpw@db:notaport/psa'\nintegrations: {}\n")
+    result = cli("-c", str(path), "customers", "list")
+    assert result.code in (1, 2) and one_line(result) and "s3cretpw" not in result.err
