@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=args, prog_name="integrator", standalone_mode=False, obj=pm)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except getattr(click.exceptions, "NoArgsIsHelpError", ()) as exc:  # a bare group: its help
+        click.echo(exc.format_message(), err=True)
+        sys.exit(2)
     except click.UsageError as exc:  # one line, with where to look
         path = exc.ctx.command_path if exc.ctx else "integrator"
         click.echo(f"integrator: error: {exc.format_message()} (see {path} --help)", err=True)
