@@ -79,7 +79,7 @@ def test_a_price_with_more_decimals_than_the_psa_keeps_is_not_an_update_on_every
     assert imported("import", "subscriptions", "also").code == 0
     again = imported("import", "subscriptions", "also")
     assert again.code == 0 and "0 updated" in again.out, again.out
-    assert (licences(imported)["200150"]["price"], licences(imported)["200150"]["cost"]) == (19.1235, 17.0001)
+    assert (licences(imported)["200150"]["price"], licences(imported)["200150"]["cost"]) == ("19.1235", "17.0001")
     assert [h["field"] for h in imported("licences", "history", "--json").json if h["external_id"] == "200150"] \
         == ["created"]
 
