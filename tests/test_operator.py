@@ -354,7 +354,7 @@ def test_the_daemon_names_its_jobs_and_logs_json_on_request(config):
     lines += [json.loads(x) for x in rest.splitlines()]
     assert daemon.returncode == 0
     start = next(x for x in lines if x.get("event") == "daemon_start")
-    assert "None" not in start["jobs"] and "stale-check every hour" in start["jobs"]
+    assert "None" not in start["jobs"] and start["jobs"].endswith("stale-check every 1 hours")
     done = next(x for x in lines if x.get("event") == "sync_done")
     assert done["vendor"] == "also" and done["time"].endswith("Z") and isinstance(done["created"], int)
     assert logs.fields_of("event=x error='a b' n=3") == {"event": "x", "error": "a b", "n": 3}
