@@ -18,6 +18,7 @@ from core.errors import IntegratorError
 from core.output import table
 from core.plugins import VendorFacade, describe_plugins, get_plugin_manager
 from core.sync import App, RunReport, generate_mappings, import_customers, import_subscriptions
+from core.web.command import web_group
 
 log = logging.getLogger("integrator")
 
@@ -407,6 +408,9 @@ def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None
     if stale:
         click.echo(f"integrator: stale (older than {hours:g} hours): " + "; ".join(stale), err=True)
         sys.exit(1)
+
+
+cli.add_command(web_group)  # the web console: core/web/
 
 
 def _utc(stamp: str | None) -> str:
