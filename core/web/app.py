@@ -41,6 +41,7 @@ from core.web.security import (
 )
 
 HERE = Path(__file__).parent
+KEY_RECHECK_SECONDS = 5.0
 Handler = Callable[..., Awaitable[Response]]
 
 
@@ -52,7 +53,8 @@ class Console:
         self.app = app
         env_hash = password_hash if password_hash is not None else os.environ.get(PASSWORD_HASH_ENV)
         self.env_hash = check_hash(env_hash, PASSWORD_HASH_ENV) if env_hash else None
-        self.signer = SessionSigner(session_key(app.sessions), clock=clock)
+        self._signer = SessionSigner(session_key(app.sessions), clock=clock)
+        self._key_read = time.monotonic()
         self.limiter = limiter or LoginLimiter()
         self.jobs = Jobs(app)
         self.clock = clock
@@ -64,6 +66,14 @@ class Console:
         return self.env_hash or read_setting(self.app.sessions, "password_hash")
 
     # -- sessions ---------------------------------------------------------------------------------
+
+    @property
+    def signer(self) -> SessionSigner:
+        """The signer, with the key re-read now and then: 'set-password' in another process ends sessions here too."""
+        if time.monotonic() - self._key_read >= KEY_RECHECK_SECONDS:
+            self._signer.rekey(session_key(self.app.sessions))
+            self._key_read = time.monotonic()
+        return self._signer
 
     def session_of(self, request: Request) -> ConsoleSession | None:
         return self.signer.loads(request.cookies.get(COOKIE))

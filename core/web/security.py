@@ -134,10 +134,16 @@ class SessionSigner:
     """Sessions live in a signed cookie; logging out revokes the id for the rest of its lifetime."""
 
     def __init__(self, key: str, clock: Callable[[], float] = time.time) -> None:
+        self.key = key
         self._serializer = URLSafeTimedSerializer(key, salt="integrator-web-session")
         self._clock = clock
         self._revoked: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def rekey(self, key: str) -> None:
+        """A new key (a new password was set): every cookie signed with the old one stops working."""
+        if key != self.key:
+            self.key, self._serializer = key, URLSafeTimedSerializer(key, salt="integrator-web-session")
 
     def dumps(self, session: ConsoleSession) -> str:
         return self._serializer.dumps({"sid": session.sid, "csrf": session.csrf, "auth": session.authenticated,

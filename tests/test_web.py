@@ -1,0 +1,332 @@
+"""The web console over HTTP (Starlette's TestClient): login, sessions, CSRF, rate limit, headers,
+secrets, the record of actions, the one-sync-at-a-time rule, and the `integrator web` command."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from core.store import now
+from core.web.app import create_app, routes
+from core.web.security import ABSOLUTE_SECONDS, LoginLimiter, hash_password, read_setting, store_password
+from tests.conftest import PASSWORD as SANDBOX_PASSWORD
+from tests.web_support import CONSOLE_PASSWORD, csrf_of, flashes, log_in, make_app, wait_for_job
+
+
+class Clock:
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.value = start
+
+    def __call__(self) -> float:
+        return self.value
+
+
+@pytest.fixture
+def app(config):
+    return make_app(config)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def limiter(clock: Clock) -> LoginLimiter:
+    return LoginLimiter(per_client=5, window=900, clock=clock)
+
+
+@pytest.fixture
+def client(app, clock, limiter) -> Iterator[TestClient]:
+    store_password(app.sessions, hash_password(CONSOLE_PASSWORD))
+    with TestClient(create_app(app, limiter=limiter, clock=clock), base_url="http://127.0.0.1:8780") as c:
+        yield c
+
+
+@pytest.fixture
+def logged_in(client: TestClient) -> TestClient:
+    assert log_in(client).status_code == 303
+    return client
+
+
+def _pages() -> list[str]:
+    """Every GET route of the console but the public ones, with its parameters filled in."""
+    paths = []
+    for route in routes():
+        if isinstance(route, Route) and "GET" in (route.methods or ()) and route.path != "/login":
+            paths.append(route.path.replace("{vendor}", "also").replace("{job}", "nope"))
+    return paths
+
+
+def _actions() -> list[str]:
+    return [r.path.replace("{vendor}", "also").replace("{entity}", "customers")
+            for r in routes() if isinstance(r, Route) and r.methods == {"POST"} and r.path != "/login"]
+
+
+def test_every_page_redirects_to_the_login_when_not_logged_in(client: TestClient):
+    pages = _pages()
+    assert {"/integrations", "/mappings", "/imports", "/licences", "/history", "/billing", "/billing.csv"} <= set(pages)
+    for path in pages:
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/login?next="), path
+    followed = client.get("/licences?customer=Contoso")
+    assert followed.url.path == "/login" and 'name="password"' in followed.text
+    assert 'value="/licences?customer=Contoso"' in followed.text  # back to the page asked for after logging in
+
+
+def test_every_action_without_a_login_goes_to_the_login_and_changes_nothing(client: TestClient, app, db):
+    before = db.dump(exclude=("web_actions", "web_settings"))
+    for path in _actions():
+        response = client.post(path, data={"external_id": "100010", "customer": "x"}, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
+    assert db.dump(exclude=("web_actions", "web_settings")) == before
+
+
+def test_a_post_without_the_csrf_token_is_refused(logged_in: TestClient, cli, db):
+    cli("customers", "add", "Contoso Ltd")
+    for path in _actions():
+        response = logged_in.post(path, data={"external_id": "100010", "customer": "Contoso Ltd", "mode": "start"},
+                                  follow_redirects=False)
+        assert response.status_code == 403, path
+        assert "did not come from this console" in response.text
+    wrong = logged_in.post("/mappings/also/add", data={"csrf": "forged", "external_id": "100010",
+                                                       "customer": "Contoso Ltd"}, follow_redirects=False)
+    assert wrong.status_code == 403
+    assert db.query("SELECT count(*) FROM customer_mappings") == [(0,)]
+    assert db.query("SELECT count(*) FROM sync_runs") == [(0,)]
+    refused = db.query("SELECT outcome, detail FROM web_actions WHERE outcome = 'refused'")
+    assert refused and all(detail == "missing or wrong CSRF token" for _, detail in refused)
+    token = csrf_of(logged_in.get("/mappings").text)
+    ok = logged_in.post("/mappings/also/add", data={"csrf": token, "external_id": "100010", "customer": "Contoso Ltd"})
+    assert "Mapped also company 100010 to 'Contoso Ltd'" in flashes(ok.text)
+    assert db.query("SELECT external_id, source FROM customer_mappings") == [("100010", "manual")]
+
+
+def test_the_login_form_itself_needs_its_csrf_token(client: TestClient):
+    client.get("/login")
+    response = client.post("/login", data={"password": CONSOLE_PASSWORD}, follow_redirects=False)
+    assert response.status_code == 403
+    assert client.get("/integrations", follow_redirects=False).status_code == 303
+
+
+def test_a_wrong_password_is_refused_and_logins_are_rate_limited(client: TestClient, clock: Clock, db):
+    for _ in range(5):
+        response = log_in(client, "not the password")
+        assert response.status_code == 401 and "Wrong password." in response.text
+    blocked = log_in(client, CONSOLE_PASSWORD)  # even the right one, until the window has passed
+    assert blocked.status_code == 429
+    assert "Too many failed logins from this address: try again in 15 minute(s)." in blocked.text
+    assert int(blocked.headers["retry-after"]) > 800
+    assert client.get("/integrations", follow_redirects=False).status_code == 303
+    clock.value += 901
+    assert log_in(client, CONSOLE_PASSWORD).status_code == 303
+    assert client.get("/integrations").status_code == 200
+    outcomes = [row[0] for row in db.query("SELECT detail FROM web_actions WHERE action = 'login' ORDER BY id")]
+    assert outcomes == ["wrong password"] * 5 + ["too many failed logins", None]
+
+
+def _set_cookie(client: TestClient, value: str) -> None:
+    client.cookies.clear()
+    client.cookies.set("integrator_console", value)
+
+
+def test_the_session_cookie_is_signed_httponly_samesite_and_expires(logged_in: TestClient, client, clock):
+    response = log_in(client)
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=3600" in cookie
+    value = logged_in.cookies["integrator_console"]
+    _set_cookie(logged_in, value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB"))
+    assert logged_in.get("/integrations", follow_redirects=False).status_code == 303  # tampered: not a session
+    _set_cookie(logged_in, value)
+    assert logged_in.get("/integrations").status_code == 200
+    clock.value += ABSOLUTE_SECONDS + 1  # a session ends 12 hours after its login, however active
+    assert logged_in.get("/integrations", follow_redirects=False).status_code == 303
+
+
+def test_logging_out_ends_the_session_even_for_a_copied_cookie(logged_in: TestClient):
+    copied = logged_in.cookies["integrator_console"]
+    token = csrf_of(logged_in.get("/integrations").text)
+    assert logged_in.post("/logout", data={"csrf": token}, follow_redirects=False).headers["location"] == "/login"
+    _set_cookie(logged_in, copied)
+    assert logged_in.get("/integrations", follow_redirects=False).status_code == 303
+
+
+def test_pages_carry_a_strict_csp_and_the_usual_security_headers(logged_in: TestClient):
+    for path in ["/login", "/integrations", "/static/console.css"]:
+        headers = logged_in.get(path).headers
+        csp = headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+    assert logged_in.get("/integrations").headers["cache-control"] == "no-store"
+
+
+def test_a_foreign_host_header_is_refused_on_loopback(app):
+    asgi = create_app(app, allowed_hosts=["127.0.0.1", "localhost"], password_hash=hash_password(CONSOLE_PASSWORD))
+    with TestClient(asgi, base_url="http://attacker.example:8780") as foreign:
+        assert foreign.get("/login").status_code == 400
+    with TestClient(asgi, base_url="http://localhost:8780") as local:
+        assert local.get("/login").status_code == 200
+
+
+def _secrets(app, sandbox) -> list[str]:
+    return [SANDBOX_PASSWORD, CONSOLE_PASSWORD, read_setting(app.sessions, "password_hash") or "?",
+            read_setting(app.sessions, "session_key") or "?", *sandbox.state.issued]
+
+
+def test_no_response_ever_contains_a_secret(logged_in: TestClient, app, sandbox, cli):
+    cli("customers", "add", "Contoso Group")
+    seen: list[Any] = []
+    get = lambda path: seen.append(logged_in.get(path)) or seen[-1]  # noqa: E731
+    token = csrf_of(get("/integrations").text)
+    seen.append(logged_in.post("/integrations/also/test", data={"csrf": token}))
+    seen.append(logged_in.post("/mappings/also/generate", data={"csrf": token}))
+    for entity in ("customers", "subscriptions"):
+        for mode in ("plan", "start"):
+            started = logged_in.post(f"/imports/also/{entity}", data={"csrf": token, "mode": mode},
+                                     follow_redirects=False)
+            wait_for_job(logged_in, started.headers["location"])
+            seen.append(get(started.headers["location"]))
+    for path in _pages():
+        if "{" not in path and "nope" not in path:
+            get(path)
+    get("/billing?period=2026-11")
+    get("/billing.csv?period=2026-11")
+    assert sandbox.state.issued, "the console never logged in to the sandbox"
+    secrets = _secrets(app, sandbox)
+    for response in seen:
+        text = response.text + " ".join(f"{k}: {v}" for k, v in response.headers.items() if k != "set-cookie")
+        for secret in secrets:
+            assert secret not in text, f"{response.url} shows a secret"
+    page = logged_in.get("/integrations").text
+    assert "(set, hidden)" in page and "username" in page
+
+
+def test_test_configuration_shows_the_connection_line_or_the_one_line_error(logged_in: TestClient, sandbox):
+    token = csrf_of(logged_in.get("/integrations").text)
+    ok = logged_in.post("/integrations/also/test", data={"csrf": token})
+    assert "also: Connected to ALSO as Acme MSP (account 100001): 12 customers" in flashes(ok.text)
+    sandbox.state.users.clear()
+    bad = logged_in.post("/integrations/also/test", data={"csrf": token})
+    [message] = flashes(bad.text)
+    assert message.startswith("also: ") and "\n" not in message and "Traceback" not in bad.text
+
+
+def test_every_console_action_is_recorded_with_its_session(logged_in: TestClient, db, cli):
+    cli("customers", "add", "Contoso Ltd")
+    token = csrf_of(logged_in.get("/mappings").text)
+    logged_in.post("/mappings/also/add", data={"csrf": token, "external_id": "100010", "customer": "Contoso Ltd"})
+    logged_in.post("/mappings/also/remove", data={"csrf": token, "external_id": "100010"})
+    started = logged_in.post("/imports/also/customers", data={"csrf": token, "mode": "start"}, follow_redirects=False)
+    wait_for_job(logged_in, started.headers["location"])
+    rows = db.query("SELECT session, action, outcome, sync_run_id FROM web_actions WHERE action <> 'login' ORDER BY id")
+    sessions = {row[0] for row in rows}
+    assert len(sessions) == 1 and len(sessions.pop()) == 12
+    assert [(a, o) for _, a, o, _ in rows] == [
+        ("mappings add also --external-id 100010 --customer 'Contoso Ltd'", "ok"),
+        ("mappings remove also --external-id 100010", "ok"),
+        ("import customers also", "ok")]
+    assert rows[-1][3] == db.query("SELECT max(id) FROM sync_runs")[0][0]
+    history = logged_in.get("/history").text
+    assert "mappings remove also --external-id 100010" in history and rows[0][0] in history
+
+
+def test_a_console_import_while_the_daemon_syncs_says_so_and_runs_nothing(logged_in: TestClient, db, app):
+    from core.db.models import IntegrationLock
+
+    with app.sessions.begin() as session:  # the daemon, a live process on this host, holds the lock
+        session.add(IntegrationLock(vendor="also", host=socket.gethostname(), pid=os.getppid(),
+                                    acquired_at=now(), heartbeat_at=now()))
+    token = csrf_of(logged_in.get("/imports").text)
+    started = logged_in.post("/imports/also/subscriptions", data={"csrf": token, "mode": "start"},
+                             follow_redirects=False)
+    status = wait_for_job(logged_in, started.headers["location"])
+    assert f"integration 'also' is being synced by process {os.getppid()}" in status["error"]
+    assert "wait for it to finish" in logged_in.get(started.headers["location"]).text
+    assert db.query("SELECT count(*) FROM sync_runs") == [(0,)]
+
+
+def test_the_import_flow_is_dry_run_first_then_start(logged_in: TestClient, db):
+    token = csrf_of(logged_in.get("/imports").text)
+    plan = logged_in.post("/imports/also/customers", data={"csrf": token, "mode": "plan"}, follow_redirects=False)
+    wait_for_job(logged_in, plan.headers["location"])
+    page = logged_in.get(plan.headers["location"]).text
+    assert "dry run: nothing written" in page and "Contoso Ltd (100010)" in page and ">Start</button>" in page
+    assert db.query("SELECT count(*) FROM customers") == [(0,)]
+    start = logged_in.post("/imports/also/customers", data={"csrf": token, "mode": "start"}, follow_redirects=False)
+    assert wait_for_job(logged_in, start.headers["location"])["status"] == "ok"
+    assert db.query("SELECT count(*) FROM customers") == [(11,)]
+
+
+def test_allowing_held_back_deactivations_needs_the_confirmation(logged_in: TestClient, db):
+    token = csrf_of(logged_in.get("/imports").text)
+    response = logged_in.post("/imports/also/subscriptions", data={"csrf": token, "mode": "start", "allow": "1"})
+    assert "Tick the box to confirm that these deactivations are real." in flashes(response.text)
+    assert db.query("SELECT count(*) FROM sync_runs") == [(0,)]
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+def test_a_non_loopback_bind_without_tls_is_refused(cli, config):
+    for args in (["--host", "0.0.0.0"], ["--host", "192.0.2.10", "--port", "0"], ["--host", "::"]):
+        result = cli("web", *args)
+        assert result.code == 2, args
+        assert result.err.startswith("integrator: error: refusing to serve the console on ")
+        assert "--certfile and --keyfile, or --behind-proxy" in result.err
+    half = cli("web", "--host", "0.0.0.0", "--certfile", "cert.pem")
+    assert half.code == 2 and "--certfile and --keyfile go together" in half.err
+
+
+def test_behind_a_proxy_a_non_loopback_bind_is_allowed(cli, config, monkeypatch):
+    calls = []
+    monkeypatch.setattr("core.web.command.serve", lambda app, host, port, **kw: calls.append((host, port, kw)))
+    assert cli("web", "--host", "0.0.0.0", "--behind-proxy").code == 0
+    assert calls[0][0] == "0.0.0.0" and calls[0][2]["behind_proxy"] is True and calls[0][2]["allowed_hosts"] is None
+    assert cli("web").code == 0
+    assert calls[1][:2] == ("127.0.0.1", 8780) and "localhost" in calls[1][2]["allowed_hosts"]
+
+
+def test_set_password_reads_one_line_from_stdin_and_ends_open_sessions(cli, config, monkeypatch, app, db):
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\nignored\n"))
+    result = cli("web", "set-password")
+    assert result.code == 0 and "Console password set" in result.out
+    assert "a long enough password" not in result.out + result.err
+    stored = read_setting(app.sessions, "password_hash")
+    assert stored and stored.startswith("scrypt$") and "a long enough password" not in db.dump()[0]
+    monkeypatch.setattr("core.web.app.KEY_RECHECK_SECONDS", 0.0)
+    with TestClient(create_app(app), base_url="http://127.0.0.1") as client:
+        assert log_in(client, "a long enough password").status_code == 303
+        assert client.get("/integrations", follow_redirects=False).status_code == 200
+        monkeypatch.setattr("sys.stdin", io.StringIO("another long password\n"))
+        assert cli("web", "set-password").code == 0  # another process, as on a server
+        assert client.get("/integrations", follow_redirects=False).status_code == 303
+        assert log_in(client, "a long enough password").status_code == 401
+        assert log_in(client, "another long password").status_code == 303
+
+
+def test_set_password_refuses_a_short_one_and_can_print_a_hash_for_the_environment(cli, config, monkeypatch, app):
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    result = cli("web", "set-password")
+    assert result.code == 2 and "at least 12 characters" in result.err
+    monkeypatch.setattr("sys.stdin", io.StringIO("an environment password\n"))
+    printed = cli("web", "set-password", "--print-hash")
+    assert printed.code == 0 and printed.out.startswith("scrypt$")
+    assert read_setting(app.sessions, "password_hash") is None
+    monkeypatch.setenv("INTEGRATOR_WEB_PASSWORD_HASH", printed.out.strip())
+    with TestClient(create_app(app), base_url="http://127.0.0.1") as client:
+        assert log_in(client, "an environment password").status_code == 303
+
+
+def test_the_console_will_not_start_without_a_password(cli, config, monkeypatch):
+    monkeypatch.delenv("INTEGRATOR_WEB_PASSWORD_HASH", raising=False)
+    result = cli("web", "--port", "0")
+    assert result.code == 2 and "no console password is set: run 'integrator web set-password'" in result.err
