@@ -30,7 +30,8 @@ def csrf_of(html: str) -> str:
 
 
 def flashes(page: str) -> list[str]:
-    return [html.unescape(re.sub(r"\s+", " ", m).strip()) for m in re.findall(r'class="flash [a-z]+"[^>]*>(.*?)</div>', page, re.S)]
+    found = re.findall(r'class="flash [a-z]+"[^>]*>(.*?)</div>', page, re.S)
+    return [html.unescape(re.sub(r"\s+", " ", m).strip()) for m in found]
 
 
 def log_in(client: Any, password: str = CONSOLE_PASSWORD) -> Any:
