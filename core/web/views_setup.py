@@ -55,6 +55,8 @@ def shown_settings(settings: BaseModel) -> list[tuple[str, str]]:
                 rows.append((key, "(set, hidden)" if value else "(not set)"))
             elif isinstance(value, str) and "://" in value:
                 rows.append((key, _without_userinfo(value)))
+            elif isinstance(value, bool):
+                rows.append((key, "true" if value else "false"))
             elif isinstance(value, list):
                 rows.append((key, ", ".join(str(v) for v in value) or "(none)"))
             else:
