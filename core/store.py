@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange, Site, SyncRun
 from core.errors import UsageError
+from core.names import lookup_name, normalise_name
 from core.reconcile.customers import CREATE, MAP, UPDATE, CustomerPlan, CustomerRow, MappingRow
 from core.reconcile.licences import LicenceChangeSet, LicenceRow
 from core.types import Address
@@ -32,7 +33,10 @@ def now() -> datetime:
 
 def add_customer(session: Session, name: str, top_level: str | None = None,
                  address: Address | None = None) -> Customer:
-    name = name.strip()
+    try:
+        name = normalise_name(name)
+    except ValueError as exc:
+        raise UsageError(f"customer name {name!r} {exc}") from None
     if not name:
         raise UsageError("a customer needs a name")
     if session.scalar(select(Customer).where(Customer.name == name)) is not None:
@@ -46,7 +50,7 @@ def add_customer(session: Session, name: str, top_level: str | None = None,
 
 
 def find_customer(session: Session, name: str) -> Customer:
-    customer = session.scalar(select(Customer).where(Customer.name == name))
+    customer = session.scalar(select(Customer).where(Customer.name == lookup_name(name)))
     if customer is None:
         raise UsageError(f"no customer is named {name!r} (see 'integrator customers list')")
     return customer
@@ -205,10 +209,14 @@ def _apply_customer_changes(session: Session, vendor: str, customer_id: int, ext
 def licence_rows_by_company(session: Session, vendor: str,
                             listed: dict[str, list[str]]) -> dict[str, list[LicenceRow]]:
     """For each company (id -> the licence ids its listing holds), the licences its listing concerns:
-    those it holds now and those it lists now that another company held (a move), in a few queries."""
+    those it holds now and those it lists that another company holds (a move, or a licence listed
+    twice); a row can therefore appear under two companies. A few queries in all."""
     vendor_customer_ids = list(listed)
-    listed_ids = [ext for exts in listed.values() for ext in exts]
-    lister = {ext: cid for cid, exts in listed.items() for ext in exts}
+    listed_ids = list({ext for exts in listed.values() for ext in exts})
+    listers: dict[str, list[str]] = {}
+    for cid, exts in listed.items():
+        for ext in exts:
+            listers.setdefault(ext, []).append(cid)
     columns = [getattr(Licence, name) for name in LicenceRow.__dataclass_fields__]
     found: dict[int, LicenceRow] = {}
     for column, values in ((Licence.vendor_customer_id, vendor_customer_ids), (Licence.external_id, listed_ids)):
@@ -216,12 +224,11 @@ def licence_rows_by_company(session: Session, vendor: str,
             query = select(*columns).where(Licence.vendor == vendor, column.in_(values[start:start + 900]))
             for values_row in session.execute(query):
                 found[values_row.id] = LicenceRow(*values_row)
-    rows = list(found.values())
     by_company: dict[str, list[LicenceRow]] = {cid: [] for cid in vendor_customer_ids}
-    for row in rows:
-        owner = lister.get(row.external_id, row.vendor_customer_id)
-        if owner in by_company:
-            by_company[owner].append(row)
+    for row in found.values():
+        for owner in dict.fromkeys([row.vendor_customer_id, *listers.get(row.external_id, ())]):
+            if owner in by_company:
+                by_company[owner].append(row)
     return by_company
 
 
@@ -281,7 +288,7 @@ def licence_query(customer: str | None = None):  # type: ignore[no-untyped-def]
     query = select(Licence).join(Customer).options(selectinload(Licence.customer)).order_by(
         Customer.name, Licence.vendor, Licence.name, Licence.external_id)
     if customer is not None:
-        query = query.where(Customer.name == customer)
+        query = query.where(Customer.name == lookup_name(customer))
     return query
 
 
@@ -307,7 +314,7 @@ def history_query(customer: str | None = None):  # type: ignore[no-untyped-def]
              .options(selectinload(LicenceChange.licence).selectinload(Licence.customer))
              .order_by(LicenceChange.id.desc()))
     if customer is not None:
-        query = query.where(Customer.name == customer)
+        query = query.where(Customer.name == lookup_name(customer))
     return query
 
 

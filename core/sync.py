@@ -23,10 +23,11 @@ from core.db.models import SyncRun
 from core.errors import ConfigError, DatabaseError, IntegratorError
 from core.locks import integration_lock
 from core.plugins import VendorFacade
-from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import
-from core.reconcile.licences import LicenceChangeSet, LicencePlan, find_gone, plan_licences
+from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import, screen_companies
+from core.reconcile.licences import LicenceChangeSet, LicencePlan, LicenceRow, plan_deleted, plan_listed
+from core.reconcile.ownership import Claim, RunOwnership
 from core.settings import VendorSettings
-from core.types import Connection, Listing, RecordProblem, VendorCustomer, VendorSubscription
+from core.types import Connection, Disappearance, LicenceGone, Listing, VendorCustomer, VendorSubscription
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (done, total)
@@ -135,7 +136,9 @@ class Upstream:
 
     def companies(self) -> Listing[VendorCustomer]:
         if self._companies is None:
-            self._companies = self.facade.list_customers(self.connection())
+            listing = self.facade.list_customers(self.connection())
+            items, problems = screen_companies(listing.items)
+            self._companies = Listing(items, [*listing.problems, *problems])
         return self._companies
 
     def close(self) -> None:
@@ -259,6 +262,10 @@ class _Target:
     customer_id: int
     customer_name: str
 
+    @property
+    def label(self) -> str:
+        return f"{self.company.name} ({self.company.external_id})"
+
 
 def _select_targets(app: App, vendor: str, settings: VendorSettings, companies: list[VendorCustomer],
                     report: RunReport) -> list[_Target]:
@@ -300,6 +307,7 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
         connection = vendor_side.connection()
         report.errors += _problems(companies)
         targets = _select_targets(app, vendor, settings, companies.items, report)
+        run = _LicenceRun(app, vendor, settings, facade, report, allow_mass_deactivation, targets)
 
         def fetch(target: _Target) -> tuple[_Target, Listing[VendorSubscription] | None, str | None]:
             try:
@@ -312,24 +320,26 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
         flushed = time.monotonic()
         with ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="listing") as pool:
             for target, listing, error in bounded_map(pool, fetch, targets, settings.max_concurrency * 32, cancel):
-                label = f"{target.company.name} ({target.company.external_id})"
                 if listing is None:
-                    report.errors.append(f"{label}: {error}")
+                    report.errors.append(f"{target.label}: {error}")
+                    run.listing_failed(target)
                 else:
-                    report.errors += _problems(listing, prefix=f"{label}: ")
+                    report.errors += _problems(listing, prefix=f"{target.label}: ")
                     batch.append((target, listing))
                 # Few transactions for speed, but never long without committing what is done.
                 if len(batch) >= BATCH_CUSTOMERS or (batch and time.monotonic() - flushed > BATCH_SECONDS):
-                    _sync_licences(app, vendor, settings, facade, batch, report, allow_mass_deactivation)
+                    run.write_batch(batch)
                     batch, flushed = [], time.monotonic()
                 done += 1
                 if progress is not None:
                     progress(done, len(targets))
             if batch:
-                _sync_licences(app, vendor, settings, facade, batch, report, allow_mass_deactivation)
-        if done < len(targets):
+                run.write_batch(batch)
+        complete = done == len(targets)
+        if not complete:
             report.status = "failed"
             report.errors.append(f"stopped after {done} of {len(targets)} customers; the rest were left as they were")
+        run.decide_deletions(complete)
     return report
 
 
@@ -355,44 +365,130 @@ def bounded_map(pool: ThreadPoolExecutor, fn: Callable[[Any], Any], items: list[
         yield result
 
 
-def _sync_licences(app: App, vendor: str, settings: VendorSettings, facade: VendorFacade,
-                   batch: list[tuple[_Target, Listing[VendorSubscription]]], report: RunReport,
-                   allow_mass: bool) -> None:
-    """Plan each customer of the batch and apply them all in one transaction, set-based."""
-    with app.sessions.begin() as session:
-        claimed: set[str] = set()
-        for target, listing in batch:
-            # The vendor listing one subscription under two companies: the first keeps it.
-            twice = [s for s in listing.items if s.external_id in claimed]
-            if twice:
-                listing.items = [s for s in listing.items if s.external_id not in claimed]
-                for sub in twice:  # a problem, not an absence: its licence is left untouched here
-                    problem = RecordProblem(sub.external_id, sub.name, "also listed under another company")
-                    listing.problems.append(problem)
-                    report.errors.append(f"{target.company.name} ({target.company.external_id}): {problem.describe()}")
-            claimed.update(s.external_id for s in listing.items)
-        current = store.licence_rows_by_company(
-            session, vendor, {t.company.external_id: [s.external_id for s in listing.items] for t, listing in batch})
-        writes: list[tuple[str, LicenceChangeSet]] = []
-        plans = []
-        for target, listing in batch:
-            company = target.company
-            unreadable = {p.external_id for p in listing.problems if p.external_id}
-            rows = current.get(company.external_id, [])
-            gone = find_gone(listing.items, rows, company.external_id, unreadable)
-            decisions = {d.external_id: d.action for d in facade.deactivate(gone, settings)}
-            plan = plan_licences(company, target.customer_id, listing.items, rows, decisions,
-                                 set_price_and_cost=settings.set_price_and_cost, unreadable=unreadable,
-                                 mass_threshold=settings.mass_deactivation_threshold,
-                                 allow_mass_deactivation=allow_mass)
-            writes += [(company.external_id, change) for change in plan.writes]
-            plans.append((target, plan))
-        if report.dry_run:
+class _LicenceRun:
+    """The licences of one subscription sync: listings are planned and written per batch, but whether a
+    licence moved, is listed twice or was deleted is decided across the whole run
+    (:mod:`core.reconcile.ownership`), so the result never depends on how the run was batched."""
+
+    def __init__(self, app: App, vendor: str, settings: VendorSettings, facade: VendorFacade, report: RunReport,
+                 allow_mass: bool, targets: list[_Target]) -> None:
+        self.app, self.vendor, self.settings, self.facade = app, vendor, settings, facade
+        self.report, self.allow_mass = report, allow_mass
+        self.labels = {t.company.external_id: t.label for t in targets}
+        self.ownership = RunOwnership(self.labels)
+        # Only for companies whose listing lacked a licence they hold: what the guard needs at the end.
+        self.lacking: dict[str, tuple[_Target, int, set[str]]] = {}
+
+    def listing_failed(self, target: _Target) -> None:
+        for waiting in self.ownership.failed(target.company.external_id):
+            lister, sub = waiting.payload
+            self._twice(lister, sub, target.company.external_id, "whose listing failed; left there")
+
+    def _twice(self, lister: _Target, sub: VendorSubscription, holder: str, how: str) -> None:
+        self.report.errors.append(f"{lister.label}: {sub.name} ({sub.external_id}): also listed under "
+                                  f"{self.labels.get(holder, holder)}, {how}")
+
+    def write_batch(self, batch: list[tuple[_Target, Listing[VendorSubscription]]]) -> None:
+        """Plan each customer of the batch, in run order, and apply them all in one transaction."""
+        report = self.report
+        with self.app.sessions.begin() as session:
+            current = store.licence_rows_by_company(
+                session, self.vendor,
+                {t.company.external_id: [s.external_id for s in listing.items] for t, listing in batch})
+            writes: list[tuple[str, LicenceChangeSet]] = []
+            plans: list[tuple[_Target, LicencePlan]] = []
+            new_here: dict[str, str] = {}  # licences first listed in this batch -> the company that creates them
+            for target, listing in batch:
+                company = target.company.external_id
+                rows = current.get(company, [])
+                held = [row for row in rows if row.vendor_customer_id == company]
+                unreadable = {p.external_id for p in listing.problems if p.external_id}
+                listed = {s.external_id for s in listing.items} | unreadable
+                settled = self.ownership.listed(company, (row.external_id for row in held), listed)
+                if any(row.external_id not in listed for row in held):
+                    self.lacking[company] = (target, len(listing.items), unreadable)
+                for waiting in settled.kept:
+                    lister, sub = waiting.payload
+                    self._twice(lister, sub, company, "which keeps it")
+                for waiting in settled.moves:  # listed earlier in the run by another company: it moves there
+                    lister, sub = waiting.payload
+                    row = next(r for r in held if r.external_id == sub.external_id)
+                    plans.append((lister, self._plan(lister, [sub], [row], writes)))
+                by_external = {row.external_id: row for row in rows}
+                items = []
+                for sub in listing.items:
+                    row = by_external.get(sub.external_id)
+                    if row is None:
+                        if sub.external_id in new_here:
+                            self._twice(target, sub, new_here[sub.external_id], "which keeps it")
+                            continue
+                        new_here[sub.external_id] = company
+                    elif row.vendor_customer_id != company:
+                        claim = self.ownership.claim(sub.external_id, row.vendor_customer_id, company, (target, sub))
+                        if claim is Claim.HELD_BY_HOLDER:
+                            self._twice(target, sub, row.vendor_customer_id, "which keeps it")
+                        elif claim is Claim.HOLDER_FAILED:
+                            self._twice(target, sub, row.vendor_customer_id, "whose listing failed; left there")
+                        if claim is not Claim.MOVE:
+                            continue
+                    items.append(sub)
+                plans.append((target, self._plan(target, items, rows, writes)))
+            self._apply(session, writes)
+        for target, plan in plans:
+            _report_licence_plan(report, target, plan)
+
+    def _plan(self, target: _Target, items: list[VendorSubscription], rows: list[LicenceRow],
+              writes: list[tuple[str, LicenceChangeSet]]) -> LicencePlan:
+        existing = {row.external_id for row in rows}
+        terminated = [LicenceGone(s.external_id, s.name, Disappearance.TERMINATED)
+                      for s in items if s.terminated and s.external_id in existing]
+        decisions = {d.external_id: d.action for d in self.facade.deactivate(terminated, self.settings)}
+        plan = plan_listed(target.company, target.customer_id, items, rows, decisions,
+                           set_price_and_cost=self.settings.set_price_and_cost)
+        writes += [(target.company.external_id, change) for change in plan.writes]
+        return plan
+
+    def _apply(self, session: Session, writes: list[tuple[str, LicenceChangeSet]]) -> None:
+        if self.report.dry_run:
             session.rollback()
         else:
-            store.apply_licence_changes(session, vendor, writes, report.run_id)
-    for target, plan in plans:
-        _report_licence_plan(report, target, plan)
+            store.apply_licence_changes(session, self.vendor, writes, self.report.run_id)
+
+    def decide_deletions(self, complete: bool) -> None:
+        """Once every listing is in: the licences gone from their holder's listing and claimed by no other."""
+        candidates = self.ownership.deletion_candidates()
+        if not candidates:
+            return
+        count = sum(len(ids) for ids in candidates.values())
+        if not complete or self.ownership.any_failed():
+            why = "the run stopped early" if not complete else "a listing failed, and it may hold them"
+            self.report.held_back += count
+            self.report.errors.append(
+                f"{count} licence(s) missing from their company's listing were left as they were: {why}; "
+                "they are decided by the next run in which every listing succeeds")
+            return
+        companies = sorted(candidates, key=lambda c: (len(c), c))
+        for start in range(0, len(companies), BATCH_CUSTOMERS):
+            chunk = companies[start:start + BATCH_CUSTOMERS]
+            plans: list[tuple[_Target, LicencePlan]] = []
+            with self.app.sessions.begin() as session:
+                current = store.licence_rows_by_company(session, self.vendor, {c: [] for c in chunk})
+                writes: list[tuple[str, LicenceChangeSet]] = []
+                for company in chunk:
+                    target, listed_count, unreadable = self.lacking[company]
+                    rows = current.get(company, [])
+                    ids = candidates[company]
+                    gone = [LicenceGone(r.external_id, r.name, Disappearance.DELETED)
+                            for r in rows if r.external_id in ids and r.vendor_customer_id == company]
+                    decisions = {d.external_id: d.action for d in self.facade.deactivate(gone, self.settings)}
+                    plan = plan_deleted(target.company, rows, ids, decisions, listed_count=listed_count,
+                                        unreadable=unreadable, mass_threshold=self.settings.mass_deactivation_threshold,
+                                        allow_mass_deactivation=self.allow_mass)
+                    writes += [(company, change) for change in plan.writes]
+                    plans.append((target, plan))
+                self._apply(session, writes)
+            for target, plan in plans:
+                _report_licence_plan(self.report, target, plan)
 
 
 def _report_licence_plan(report: RunReport, target: _Target, plan: LicencePlan) -> None:

@@ -213,3 +213,49 @@ def test_a_name_longer_than_the_psa_keeps_is_reported_and_the_rest_imported(cli,
     assert result.code == 1
     assert f"{'X' * 300} (100031): name or id longer than the PSA keeps (255 characters)" in result.err
     assert len(customers_by_name(cli)) == 11
+
+
+def test_a_company_listed_twice_by_the_vendor_touches_neither_copy(cli, write_config, sandbox):
+    write_config(update_main_site_address=True)
+    cli("import", "customers", "also")
+    impostor = dict(next(c for c in sandbox.state.data.companies if c["AccountId"] == 100010))
+    impostor.update({"CompanyName": "Contoso Impostor", "Address": "1 Wrong Road", "City": "Nowhere"})
+    sandbox.state.data.companies.insert(0, impostor)
+    result = cli("import", "customers", "also")
+    assert result.code == 1
+    assert ("(100010): the vendor lists this account id 2 times ('Contoso Impostor', 'Contoso Ltd'); "
+            "none of them is imported until it lists one") in result.err
+    contoso = customers_by_name(cli)["Contoso Ltd"]
+    assert contoso["main_site"]["address"] == "12 High Street"
+    assert "Contoso Impostor" not in customers_by_name(cli)
+    assert cli("history", "--json").json[0]["status"] == "partial"
+    subs = cli("import", "subscriptions", "also")
+    assert subs.code == 1 and "Contoso" in subs.err
+
+
+def test_one_customer_whatever_the_unicode_spelling_or_spaces(cli, config, sandbox):
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "Müller & Söhne GmbH")
+    assert decomposed != "Müller & Söhne GmbH"
+    assert cli("customers", "add", decomposed).code == 0
+    assert cli("customers", "add", "Müller & Söhne GmbH").code != 0  # already exists
+    next(c for c in sandbox.state.data.companies if c["AccountId"] == 100012)["CompanyName"] = decomposed
+    assert cli("import", "customers", "also").code == 0
+    names = [c["name"] for c in cli("customers", "list", "--json").json]
+    assert names.count("Müller & Söhne GmbH") == 1 and decomposed not in names
+    assert mappings_by_id(cli)["100012"]["source"] == "auto"
+
+    assert cli("customers", "add", "  Spaced Ltd  ").code == 0
+    assert "Spaced Ltd" in customers_by_name(cli)
+    assert cli("mappings", "add", "also", "--external-id", "100019", "--customer", "  Spaced Ltd  ").code == 0
+    assert cli("licences", "list", "--customer", "  Spaced Ltd  ").code == 0
+
+
+def test_a_control_character_in_a_name_is_refused(cli, config, sandbox):
+    result = cli("customers", "add", "Two\nLines Ltd")
+    assert result.code != 0 and "control character (U+000A)" in result.err
+    next(c for c in sandbox.state.data.companies if c["AccountId"] == 100011)["CompanyName"] = "Fabrikam\tGmbH"
+    result = cli("import", "customers", "also")
+    assert result.code == 1 and "(100011): the name contains a control character (U+0009)" in result.err
+    assert not [c for c in customers_by_name(cli) if "Fabrikam" in c]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 
 from core.db.models import LIMITS
-from core.types import Address, VendorCustomer
+from core.names import lookup_name, normalise_name
+from core.types import Address, RecordProblem, VendorCustomer
 
 CREATE, MAP, UPDATE, UNCHANGED, SKIP = "create", "map", "update", "unchanged", "skip"
 ADDRESS_FIELDS = ("address", "city", "postcode", "country")
@@ -52,6 +54,32 @@ class CustomerPlan:
         return {k: len(self.of(k)) for k in (CREATE, MAP, UPDATE, UNCHANGED, SKIP)}
 
 
+def screen_companies(companies: list[VendorCustomer]) -> tuple[list[VendorCustomer], list[RecordProblem]]:
+    """The companies with their names normalised (:mod:`core.names`), and the ones no import may touch:
+    a name with a control character, and every copy of an account id the vendor lists more than once
+    (which copy is right cannot be known: neither may overwrite a customer's name or address)."""
+    counts = Counter(c.external_id for c in companies)
+    kept: list[VendorCustomer] = []
+    problems: list[RecordProblem] = []
+    reported: set[str] = set()
+    for company in companies:
+        if counts[company.external_id] > 1:
+            if company.external_id not in reported:
+                reported.add(company.external_id)
+                names = ", ".join(repr(c.name) for c in companies if c.external_id == company.external_id)
+                problems.append(RecordProblem(company.external_id, company.name,
+                                              f"the vendor lists this account id {counts[company.external_id]} "
+                                              f"times ({names}); none of them is imported until it lists one"))
+            continue
+        try:
+            name = normalise_name(company.name)
+        except ValueError as exc:
+            problems.append(RecordProblem(company.external_id, company.name.strip()[:80], f"the name {exc}"))
+            continue
+        kept.append(company if name == company.name else replace(company, name=name))
+    return kept, problems
+
+
 def plan_customer_import(
     companies: list[VendorCustomer],
     customers: list[CustomerRow],
@@ -65,7 +93,7 @@ def plan_customer_import(
     With ``create_new`` false this is ``mappings generate``: only exact-name mapping happens.
     """
     by_id = {c.id: c for c in customers}
-    by_name = {c.name: c for c in customers}
+    by_name = {lookup_name(c.name): c for c in customers}  # rows stored before names were normalised too
     mapped = {m.external_id: m for m in mappings}
     taken_customers = {m.customer_id: m.external_id for m in mappings}
     claimed_names: dict[str, VendorCustomer] = {}

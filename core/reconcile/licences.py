@@ -99,7 +99,34 @@ def plan_licences(
     mass_threshold: float = 0.5,
     allow_mass_deactivation: bool = False,
 ) -> LicencePlan:
-    """The creates, updates and deactivations that bring ``current`` in line with ``upstream``."""
+    """The creates, updates and deactivations that bring ``current`` in line with ``upstream``: the
+    listed part (:func:`plan_listed`) and the deleted part (:func:`plan_deleted`) of one listing."""
+    plan = plan_listed(company, customer_id, upstream, current, decisions, set_price_and_cost=set_price_and_cost)
+    listed = {s.external_id for s in upstream} | set(unreadable)
+    gone = {row.external_id for row in current
+            if row.vendor_customer_id == company.external_id and row.external_id not in listed}
+    deleted = plan_deleted(company, current, gone, decisions, listed_count=len(upstream), unreadable=unreadable,
+                           mass_threshold=mass_threshold, allow_mass_deactivation=allow_mass_deactivation)
+    plan.deactivations += deleted.deactivations
+    plan.held_back += deleted.held_back
+    plan.unchanged += deleted.unchanged
+    plan.guard_reason = deleted.guard_reason
+    return plan
+
+
+def plan_listed(
+    company: VendorCustomer,
+    customer_id: int,
+    upstream: list[VendorSubscription],
+    current: list[LicenceRow],
+    decisions: dict[str, DeactivationAction],
+    *,
+    set_price_and_cost: bool,
+) -> LicencePlan:
+    """What the listed subscriptions change: creates, updates (moves included) and terminations.
+
+    A subscription first seen already terminated is created inactive: the period it was live in is
+    still billed, and its name, status and quantity are imported like any other's."""
     plan = LicencePlan()
     by_external = {row.external_id: row for row in current}
     seen: set[str] = set()
@@ -115,12 +142,12 @@ def plan_licences(
         row = by_external.get(sub.external_id)
         new = _upstream_values(sub, company, customer_id, row, set_price_and_cost)
         if sub.terminated:
-            if row is None:
-                plan.skipped.append(f"{sub.name} ({sub.external_id}): terminated upstream, not created")
-                continue
-            new = _apply(decisions.get(sub.external_id, DeactivationAction.DEACTIVATE), new)
+            action = DeactivationAction.DEACTIVATE if row is None else decisions.get(
+                sub.external_id, DeactivationAction.DEACTIVATE)
+            new = _apply(action, new)
         if row is None:
-            plan.creates.append(LicenceChangeSet(sub.external_id, sub.name, new, {}))
+            plan.creates.append(LicenceChangeSet(sub.external_id, sub.name, new, {},
+                                                 reason="terminated" if sub.terminated else None))
             continue
         changes = _diff(row.values(), new)
         if not changes:
@@ -129,24 +156,39 @@ def plan_licences(
         target = plan.deactivations if sub.terminated and "active" in changes else plan.updates
         target.append(LicenceChangeSet(sub.external_id, sub.name, new, changes, row.id,
                                        "terminated" if sub.terminated else None))
+    return plan
 
-    listed = seen | set(unreadable)
+
+def plan_deleted(
+    company: VendorCustomer,
+    current: list[LicenceRow],
+    gone: set[str],
+    decisions: dict[str, DeactivationAction],
+    *,
+    listed_count: int,
+    unreadable: set[str] = frozenset(),  # type: ignore[assignment]
+    mass_threshold: float = 0.5,
+    allow_mass_deactivation: bool = False,
+) -> LicencePlan:
+    """What happens to the company's licences its listing no longer holds (``gone``), by the plugin's
+    ``decisions``, behind the mass-deactivation guard. ``listed_count``: how many records it listed."""
+    plan = LicencePlan()
     deleted: list[LicenceChangeSet] = []
     for row in current:
-        if row.vendor_customer_id != company.external_id or row.external_id in listed:
+        if row.vendor_customer_id != company.external_id or row.external_id not in gone:
             continue
-        new = _apply(decisions.get(row.external_id, DeactivationAction.KEEP), row.values())
+        # An inactive licence is out of billing already: its disappearance changes nothing.
+        new = _apply(decisions.get(row.external_id, DeactivationAction.KEEP), row.values()) if row.active else {}
         changes = _diff(row.values(), new)
         if changes:
             deleted.append(LicenceChangeSet(row.external_id, row.name, new, changes, row.id, "deleted"))
         else:
             plan.unchanged += 1
-
-    plan.guard_reason = _mass_deactivation(company, upstream, unreadable, current, deleted, mass_threshold)
+    plan.guard_reason = _mass_deactivation(company, listed_count, unreadable, current, deleted, mass_threshold)
     if plan.guard_reason and not allow_mass_deactivation:
         plan.held_back = deleted
     else:
-        plan.deactivations += deleted
+        plan.deactivations = deleted
     return plan
 
 
@@ -193,7 +235,7 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]
 
 def _mass_deactivation(
     company: VendorCustomer,
-    upstream: list[VendorSubscription],
+    listed_count: int,
     unreadable: set[str],
     current: list[LicenceRow],
     deleted: list[LicenceChangeSet],
@@ -203,7 +245,7 @@ def _mass_deactivation(
     if not deleted:
         return None
     active = [r for r in current if r.vendor_customer_id == company.external_id and r.active and r.quantity > 0]
-    if not upstream and not unreadable and active:
+    if not listed_count and not unreadable and active:
         return f"the listing came back empty but {len(active)} active licence(s) were held"
     if active and len(deleted) > threshold * len(active):
         return (f"{len(deleted)} of {len(active)} active licences would be deactivated or zeroed "
