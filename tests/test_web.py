@@ -267,11 +267,34 @@ def test_the_import_flow_is_dry_run_first_then_start(logged_in: TestClient, db):
     assert db.query("SELECT count(*) FROM customers") == [(11,)]
 
 
-def test_allowing_held_back_deactivations_needs_the_confirmation(logged_in: TestClient, db):
+def _start(client: TestClient, token: str, entity: str, **extra: str) -> str:
+    started = client.post(f"/imports/also/{entity}", data={"csrf": token, "mode": "start", **extra},
+                          follow_redirects=False)
+    wait_for_job(client, started.headers["location"])
+    return client.get(started.headers["location"]).text
+
+
+def test_held_back_deactivations_are_shown_with_allow_which_needs_the_confirmation(logged_in: TestClient, db,
+                                                                                   sandbox):
     token = csrf_of(logged_in.get("/imports").text)
-    response = logged_in.post("/imports/also/subscriptions", data={"csrf": token, "mode": "start", "allow": "1"})
-    assert "Tick the box to confirm that these deactivations are real." in flashes(response.text)
-    assert db.query("SELECT count(*) FROM sync_runs") == [(0,)]
+    _start(logged_in, token, "customers")
+    _start(logged_in, token, "subscriptions")
+    sandbox.state.data.subscriptions[100010] = []  # the vendor's bad day: Contoso's listing comes back empty
+    page = _start(logged_in, token, "subscriptions")
+    assert "2 deactivation(s) were held back" in page and ">Allow</button>" in page
+    assert "hold back" in page and "Exchange Online (Plan 1) (200100)" in page
+    quantities = "SELECT quantity FROM licences WHERE external_id IN ('200100', '200101') ORDER BY external_id"
+    assert db.query(quantities) == [(5,), (25,)]
+
+    unconfirmed = logged_in.post("/imports/also/subscriptions", data={"csrf": token, "mode": "start", "allow": "1"})
+    assert "Tick the box to confirm that these deactivations are real." in flashes(unconfirmed.text)
+    assert db.query(quantities) == [(5,), (25,)]
+
+    page = _start(logged_in, token, "subscriptions", allow="1", confirm="yes")
+    assert "held back" not in page
+    assert db.query(quantities) == [(0,), (0,)]
+    assert db.query("SELECT action FROM web_actions ORDER BY id DESC LIMIT 1") == [
+        ("import subscriptions also --allow-mass-deactivation",)]
 
 
 # -- the command ---------------------------------------------------------------------------------
@@ -330,3 +353,27 @@ def test_the_console_will_not_start_without_a_password(cli, config, monkeypatch)
     monkeypatch.delenv("INTEGRATOR_WEB_PASSWORD_HASH", raising=False)
     result = cli("web", "--port", "0")
     assert result.code == 2 and "no console password is set: run 'integrator web set-password'" in result.err
+
+
+def test_a_second_import_of_the_same_integration_from_the_console_waits_its_turn(logged_in: TestClient, monkeypatch):
+    import threading
+
+    from core.sync import RunReport
+
+    release, entered = threading.Event(), threading.Event()
+
+    def slow_import(app, vendor, **kwargs):
+        entered.set()
+        assert release.wait(30)
+        return RunReport(vendor, "customers", dry_run=kwargs["dry_run"])
+
+    monkeypatch.setattr("core.web.jobs.import_customers", slow_import)
+    token = csrf_of(logged_in.get("/imports").text)
+    first = logged_in.post("/imports/also/customers", data={"csrf": token, "mode": "start"}, follow_redirects=False)
+    assert entered.wait(30)
+    second = logged_in.post("/imports/also/subscriptions", data={"csrf": token, "mode": "plan"})
+    [message] = flashes(second.text)
+    assert message.startswith("the console is already running 'import customers also' (started ")
+    assert logged_in.get(first.headers["location"] + "/status").json()["running"] is True
+    release.set()
+    assert wait_for_job(logged_in, first.headers["location"])["status"] == "ok"
