@@ -11,6 +11,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import store
+from core.cli_billing import billing_group
 from core.config import config_path, load_config
 from core.db import open_database
 from core.db import reason as db_reason
@@ -305,9 +306,12 @@ def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
         echo_json(rows)
         return
     click.echo(table(
-        ["customer", "vendor", "id", "licence", "status", "active", "qty", "price", "cost", "cur", "end date"],
+        ["customer", "vendor", "id", "licence", "status", "active", "qty", "price", "cost", "cur", "end date",
+         "cycle", "term", "sku", "tenant"],
         [[r["customer"], r["vendor"], r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
-          r["price"], r["cost"], r["currency"], r["end_date"]] for r in rows]))
+          r["price"], r["cost"], r["currency"], r["end_date"], r["billing_cycle"],
+          f"{r['commitment_months']} mo" if r["commitment_months"] is not None else None, r["sku"],
+          r["tenant_id"]] for r in rows]))
 
 
 @licences_group.command("history")
@@ -415,6 +419,9 @@ cli.add_command(web_group)  # the web console: core/web/
 
 def _utc(stamp: str | None) -> str:
     return f"{stamp} UTC" if stamp else "never"
+
+
+cli.add_command(billing_group)
 
 
 def main(argv: list[str] | None = None) -> None:

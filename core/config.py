@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.alerts import AlertSettings
+from core.billing_settings import BillingSettings
 from core.errors import ConfigError, IntegratorError
 from core.plugins import VendorFacade, vendor_names
 from core.settings import VendorSettings
@@ -34,6 +35,7 @@ class _TopLevel(BaseModel):
     database: str = DEFAULT_DATABASE
     stale_after_hours: float = Field(default=26.0, gt=0)
     alerts: AlertSettings | None = None
+    billing: BillingSettings = Field(default_factory=BillingSettings)
     integrations: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -45,6 +47,7 @@ class Config:
     stale_after_hours: float = 26.0
     integrations: dict[str, VendorSettings] = field(default_factory=dict)
     alerts: AlertSettings | None = None
+    billing: BillingSettings = field(default_factory=BillingSettings)
 
     def integration(self, vendor: str) -> VendorSettings:
         settings = self.integrations.get(vendor)
@@ -97,6 +100,7 @@ def load_config(path: Path, pm: pluggy.PluginManager) -> Config:
         stale_after_hours=top.stale_after_hours,
         integrations=integrations,
         alerts=top.alerts,
+        billing=top.billing,
     )
 
 

@@ -306,6 +306,10 @@ def licence_json(lic: Licence) -> dict[str, Any]:
         "currency": lic.currency,
         "start_date": lic.start_date.isoformat() if lic.start_date else None,
         "end_date": lic.end_date.isoformat() if lic.end_date else None,
+        "billing_cycle": lic.billing_cycle,
+        "commitment_months": lic.commitment_months,
+        "sku": lic.sku,
+        "tenant_id": lic.tenant_id,
     }
 
 

@@ -62,6 +62,11 @@ class VendorSubscription:
     currency: str | None = None
     start_date: date | None = None
     end_date: date | None = None
+    # Licence terms, when the vendor gives them (optional for plugins).
+    billing_cycle: str | None = None  # e.g. Monthly, Annual
+    commitment_months: int | None = None
+    sku: str | None = None  # the vendor's product number
+    tenant_id: str | None = None  # the customer's tenant at the software vendor (e.g. Microsoft)
 
 
 @dataclass(frozen=True)

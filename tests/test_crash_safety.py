@@ -53,7 +53,7 @@ def test_sigkill_at_several_points_leaves_every_licence_old_or_new_and_a_rerun_c
     sandbox.state.latency = 0
     assert cli("run", "--once").code == 0
     new = snapshot(cli)
-    assert new != old and len(new) == 16
+    assert new != old and len(new) == 17
     for state in observed:
         for external_id, values in state.items():
             assert values in (old.get(external_id), new.get(external_id)), (external_id, values)
@@ -63,7 +63,7 @@ def test_sigkill_at_several_points_leaves_every_licence_old_or_new_and_a_rerun_c
     # A kill after the run was recorded leaves it "running"; the next start marked each one failed.
     assert db.query("SELECT count(*) FROM sync_runs WHERE status = 'failed'")[0][0] >= len(KILL_POINTS) - 1
     # No duplicates, and the history agrees with the licences: replaying it gives today's quantities.
-    assert db.query("SELECT count(*), count(DISTINCT external_id) FROM licences")[0] == (16, 16)
+    assert db.query("SELECT count(*), count(DISTINCT external_id) FROM licences")[0] == (17, 17)
     last = dict(db.query(
         "SELECT l.external_id, c.new_value FROM licence_changes c JOIN licences l ON l.id = c.licence_id "
         "WHERE c.id IN (SELECT max(id) FROM licence_changes WHERE field IN ('quantity', 'created') "

@@ -56,7 +56,7 @@ def test_run_once_syncs_customers_before_subscriptions_whatever_the_yaml_order(c
     assert result.code == 0, result.err
     runs = cli("history", "--json").json
     assert [r["entity"] for r in reversed(runs)] == ["customers", "subscriptions"]
-    assert runs[0]["created"] == 15 and runs[1]["created"] == 11
+    assert runs[0]["created"] == 16 and runs[1]["created"] == 11
 
 
 def test_run_once_exits_non_zero_when_an_entity_is_partial(cli, config, sandbox):
@@ -68,7 +68,7 @@ def test_run_once_exits_non_zero_when_an_entity_is_partial(cli, config, sandbox)
 def test_run_once_logs_each_run_in_a_structured_form(cli, config):
     result = cli("run", "--once")
     assert "event=sync_start vendor=also entity=customers" in result.err
-    assert "event=sync_done vendor=also entity=subscriptions status=ok created=15" in result.err
+    assert "event=sync_done vendor=also entity=subscriptions status=ok created=16" in result.err
 
 
 def test_a_second_sync_of_the_same_integration_is_refused_while_one_runs(cli, config, sandbox, db):
@@ -98,7 +98,7 @@ def test_a_run_left_running_by_a_killed_process_is_marked_failed_and_the_lock_re
     killed = [r for r in runs if r["status"] == "failed"]
     assert len(killed) == 1 and f"the process {victim.pid} running this sync stopped" in killed[0]["errors"][0]
     assert db.query("SELECT count(*) FROM sync_runs WHERE status='running'") == [(0,)]
-    assert len(cli("licences", "list", "--json").json) == 15
+    assert len(cli("licences", "list", "--json").json) == 16
 
 
 def test_sigterm_during_a_sync_stops_cleanly_leaving_the_database_consistent(cli, write_config, sandbox, db):
@@ -118,13 +118,13 @@ def test_sigterm_during_a_sync_stops_cleanly_leaving_the_database_consistent(cli
     assert any("stopped after" in e for e in run["errors"])
     # Every customer is either fully synced or untouched: no half-written customer.
     per_company = dict(db.query("SELECT vendor_customer_id, count(*) FROM licences GROUP BY vendor_customer_id"))
-    expected = {"100010": 2, "100011": 2, "100012": 2, "100013": 1, "100015": 2, "100016": 1, "100017": 1,
+    expected = {"100010": 3, "100011": 2, "100012": 2, "100013": 1, "100015": 2, "100016": 1, "100017": 1,
                 "100018": 2, "100020": 1, "100021": 1}
     assert per_company and all(expected[k] == v for k, v in per_company.items())
     assert db.query("SELECT count(*) FROM integration_locks WHERE pid IS NOT NULL") == [(0,)]
     sandbox.state.latency = 0
     assert cli("run", "--once").code == 0
-    assert len(cli("licences", "list", "--json").json) == 15
+    assert len(cli("licences", "list", "--json").json) == 16
 
 
 def test_the_daemon_survives_a_failing_job(config, monkeypatch, caplog):
@@ -207,7 +207,7 @@ def test_demo_runs_everything_on_embedded_defaults(cli, tmp_path, monkeypatch):
     result = cli("demo", "--dir", str(tmp_path / "demo"))
     assert result.code == 0, result.err
     assert "Müller & Söhne GmbH" in result.out and "Exchange Online (Plan 1)" in result.out
-    assert "also subscriptions (ok): 15 created" in result.out
+    assert "also subscriptions (ok): 16 created" in result.out
     assert (tmp_path / "demo" / "integrator.db").exists()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.also.sandbox import subscription
+from plugins.also.sandbox import demo_tenant, subscription
 
 
 @pytest.fixture
@@ -32,7 +32,8 @@ def test_licences_carry_name_status_quantity_and_dates(imported):
     assert lic == {"customer": "Contoso Ltd", "vendor": "also", "external_id": "200100",
                    "name": "Exchange Online (Plan 1)", "status": "Active", "active": True, "quantity": 5,
                    "price": None, "cost": None, "currency": None, "start_date": "2020-01-10",
-                   "end_date": "2025-01-09"}
+                   "end_date": "2025-01-09", "billing_cycle": "Monthly", "commitment_months": 12,
+                   "sku": "CFQ7TTC0LH16", "tenant_id": demo_tenant(100010)}
 
 
 def test_string_and_numeric_quantities(imported):

@@ -26,7 +26,8 @@ class Base(DeclarativeBase):
 
 #: Column sizes the planners check before writing, so that one odd vendor record is reported and
 #: skipped instead of failing a whole transaction on a database that enforces them (PostgreSQL).
-LIMITS = {"name": 255, "external_id": 64, "licence_name": 500, "status": 64, "currency": 8}
+LIMITS = {"name": 255, "external_id": 64, "licence_name": 500, "status": 64, "currency": 8,
+          "billing_cycle": 32, "sku": 64, "tenant_id": 64}
 
 
 class Customer(Base):
@@ -95,6 +96,11 @@ class Licence(Base):
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    # Licence terms (migration 0004)
+    billing_cycle: Mapped[str | None] = mapped_column(String(32))
+    commitment_months: Mapped[int | None] = mapped_column(Integer)
+    sku: Mapped[str | None] = mapped_column(String(64))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
 
     customer: Mapped[Customer] = relationship()
 

@@ -17,7 +17,9 @@ from core.types import (
 )
 
 PRICE_FIELDS = ("price", "cost", "currency")
-FIELDS = ("name", "status", "active", "quantity", "start_date", "end_date", *PRICE_FIELDS, "customer_id")
+TERM_FIELDS = ("billing_cycle", "commitment_months", "sku", "tenant_id")  # licence terms, when the vendor gives them
+FIELDS = ("name", "status", "active", "quantity", "start_date", "end_date", *PRICE_FIELDS, "customer_id",
+          *TERM_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class LicenceRow:
     currency: str | None = None
     start_date: date | None = None
     end_date: date | None = None
+    billing_cycle: str | None = None
+    commitment_months: int | None = None
+    sku: str | None = None
+    tenant_id: str | None = None
 
     def values(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in FIELDS}
@@ -196,7 +202,10 @@ def _too_long(sub: VendorSubscription) -> str | None:
     for label, value, limit in (("the name", sub.name, LIMITS["licence_name"]),
                                 ("the id", sub.external_id, LIMITS["external_id"]),
                                 ("the status", sub.status, LIMITS["status"]),
-                                ("the currency", sub.currency or "", LIMITS["currency"])):
+                                ("the currency", sub.currency or "", LIMITS["currency"]),
+                                ("the billing cycle", sub.billing_cycle or "", LIMITS["billing_cycle"]),
+                                ("the SKU", sub.sku or "", LIMITS["sku"]),
+                                ("the tenant id", sub.tenant_id or "", LIMITS["tenant_id"])):
         if len(value) > limit:
             return f"{label} ({len(value)} characters, at most {limit})"
     return None
@@ -213,6 +222,7 @@ def _upstream_values(
         "start_date": sub.start_date,
         "end_date": sub.end_date or company.contract_end_date,
         "customer_id": customer_id,
+        **{name: getattr(sub, name) for name in TERM_FIELDS},
     }
     if prices:
         values.update(price=sub.price, cost=sub.cost, currency=sub.currency)

@@ -139,6 +139,53 @@ def parse_prices(items: Any) -> tuple[Decimal | None, Decimal | None, str | None
     return _money(entry.get("SalesPrice"), "SalesPrice"), _money(entry.get("PurchasePrice"), "PurchasePrice"), currency
 
 
+TENANT_FIELDS = ("MicrosoftTenantId", "TenantID")
+
+
+def _quantity_item(items: Any) -> dict[str, Any]:
+    if not isinstance(items, list):
+        return {}
+    return next((i for i in items if isinstance(i, dict) and i.get("FieldName") == "Quantity"), {})
+
+
+def _term_text(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value).strip() or None
+
+
+def _months(value: Any) -> int | None:
+    """A whole, non-negative number of months; anything else is no commitment known."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number != number.to_integral_value() or number < 0:
+        return None
+    return int(number)
+
+
+def parse_terms(record: dict[str, Any]) -> dict[str, Any]:
+    """Licence terms, each None when ALSO does not give it or gives something unreadable (they are
+    informative: an odd value never costs the subscription its import).
+
+    Billing cycle and commitment come from the Quantity priceable item (``PriceableItemType``,
+    ``CommitementPeriodInMonths``, ALSO's spelling), the SKU from its ``ProductNumber`` (else the
+    subscription's), the tenant from the ``Fields`` entry named MicrosoftTenantId or TenantID."""
+    item = _quantity_item(record.get("PriceableItems"))
+    fields = record.get("Fields") if isinstance(record.get("Fields"), list) else []
+    tenant = next((f.get("Value") for name in TENANT_FIELDS for f in fields
+                   if isinstance(f, dict) and f.get("Name") == name and _term_text(f.get("Value"))), None)
+    return {
+        "billing_cycle": _term_text(item.get("PriceableItemType")),
+        "commitment_months": _months(item.get("CommitementPeriodInMonths")),
+        "sku": _term_text(item.get("ProductNumber")) or _term_text(record.get("ProductNumber")),
+        "tenant_id": _term_text(tenant),
+    }
+
+
 def subscription_to_licence(record: Any, customer_external_id: str) -> VendorSubscription:
     external_id = account_id(record)
     name = _text(record, "ServiceDisplayName") or _text(record, "ServiceName")
@@ -161,6 +208,7 @@ def subscription_to_licence(record: Any, customer_external_id: str) -> VendorSub
         currency=currency,
         start_date=parse_date(record.get("BillingStartDate"), "BillingStartDate"),
         end_date=end,
+        **parse_terms(record),
     )
 
 

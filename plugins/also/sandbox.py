@@ -13,6 +13,7 @@ import secrets
 import ssl
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -350,24 +351,43 @@ def _company(account_id: int, name: str, address: str | None, city: str | None, 
     }
 
 
+#: Product numbers the demo's priceable items carry (ALSO's ProductNumber: the SKU).
+DEMO_SKUS = {
+    "Exchange Online (Plan 1)": "CFQ7TTC0LH16", "Exchange Online (Plan 2)": "CFQ7TTC0LH1G",
+    "Microsoft 365 Business Basic": "CFQ7TTC0LH18", "Microsoft 365 Business Standard": "CFQ7TTC0LDPB",
+    "Microsoft 365 Business Premium": "CFQ7TTC0LCHC", "Microsoft 365 E3": "CFQ7TTC0LFLX",
+    "Microsoft Teams Essentials": "CFQ7TTC0RL5S", "Microsoft Defender for Business": "CFQ7TTC0LCHC-DFB",
+    "Microsoft 365 Apps for business": "CFQ7TTC0LH1G-APB", "Exchange Online Archiving": "CFQ7TTC0LH0R",
+    "Dynamics 365 Business Central Essentials": "CFQ7TTC0LH9P", "Acronis Cyber Protect Cloud": "ACR-CPC-WKS",
+}
+
+
+def demo_tenant(company_id: int) -> str:
+    """A stable Microsoft tenant id per demo company."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://sandbox.invalid/tenant/{company_id}"))
+
+
 def subscription(account_id: int, company_id: int, name: str, quantity: Any, *, state: str = "Active",
                  price: float | None = None, cost: float | None = None, currency: str = "EUR",
                  start: str | None = "2020-01-10T06:31:58.46", contract_end: str | None = None,
-                 scheduled_end: str | None = None, service_name: str | None = None) -> dict[str, Any]:
+                 scheduled_end: str | None = None, service_name: str | None = None,
+                 cycle: str = "Monthly", commitment: int | None = 12) -> dict[str, Any]:
     """A subscription record shaped as the live service sends it (ProvisioningStatus, not Status)."""
     priceable = []
     if price is not None or cost is not None:
         priceable.append({
             "ChargeType": "Recurring", "Currency": currency, "FieldName": "Quantity", "IsUDRCField": False,
-            "PriceableItemDescription": name, "PriceableItemType": "Monthly", "PurchasePrice": cost,
-            "SalesPrice": price, "SuggestedRetailPrice": price, "CommitementPeriodInMonths": 12,
-            "PriceableItemId": account_id * 10,
+            "PriceableItemDescription": name, "PriceableItemType": cycle, "PurchasePrice": cost,
+            "SalesPrice": price, "SuggestedRetailPrice": price, "CommitementPeriodInMonths": commitment,
+            "PriceableItemId": account_id * 10, "ProductNumber": DEMO_SKUS.get(name),
         })
     return {
         "AccountId": account_id, "AccountState": state, "ParentAccountId": company_id,
         "CompanyAccountId": company_id,
         "Fields": [{"DisplayName": "Domain", "Name": "Domain", "Value": "tenant.onmicrosoft.com"},
-                   {"DisplayName": "Quantity", "Name": "Quantity", "Value": quantity}],
+                   {"DisplayName": "Quantity", "Name": "Quantity", "Value": quantity},
+                   {"DisplayName": "Microsoft Tenant Id", "Name": "MicrosoftTenantId",
+                    "Value": demo_tenant(company_id)}],
         "PriceableItems": priceable, "ProvisioningStatus": "Provisioned", "ErrorDetails": None,
         "ServiceDisplayName": name, "ServiceName": service_name or name.replace(" ", ""),
         "ContractEndDate": contract_end, "BillingStartDate": start,
@@ -427,7 +447,7 @@ def demo_data() -> SandboxData:
         ],
         100016: [s(200160, 100016, "Microsoft 365 Apps for business", 7, price=9.8, cost=8.6)],
         100017: [s(200170, 100017, "Dynamics 365 Business Central Essentials", "4", price=65.0, cost=58.5,
-                   contract_end="2027-05-31T00:00:00")],
+                   contract_end="2027-05-31T00:00:00", cycle="Annual", commitment=36)],
         100018: [
             s(200180, 100018, "Microsoft 365 Business Basic", "9", price=5.6, cost=4.9),
             s(200181, 100018, "Exchange Online Archiving", "9", price=2.8, cost=2.4, start=None),
