@@ -377,3 +377,20 @@ def test_a_second_import_of_the_same_integration_from_the_console_waits_its_turn
     assert logged_in.get(first.headers["location"] + "/status").json()["running"] is True
     release.set()
     assert wait_for_job(logged_in, first.headers["location"])["status"] == "ok"
+
+
+def test_billing_shows_the_months_charges_and_the_csv_is_the_commands(logged_in: TestClient, cli, write_config):
+    write_config(set_price_and_cost=True)
+    assert cli("import", "customers", "also").code == 0
+    assert cli("import", "subscriptions", "also").code == 0
+    month = now().strftime("%Y-%m")
+    page = logged_in.get(f"/billing?period={month}&customer=Contoso+Ltd").text
+    charges = page[page.index(f"Charges for {month}"):]
+    assert "Total Contoso Ltd (EUR)" in charges and "Fabrikam" not in charges
+    csv_response = logged_in.get(f"/billing.csv?period={month}&customer=Contoso+Ltd")
+    assert csv_response.headers["content-disposition"] == f'attachment; filename="charges-{month}.csv"'
+    expected = cli("billing", "charges", "--period", month, "--customer", "Contoso Ltd", "--csv").out
+    assert csv_response.text.replace("\r\n", "\n").strip() == expected.replace("\r\n", "\n").strip()
+    bad = logged_in.get("/billing?period=2026-13").text
+    assert [m for m in flashes(bad) if "2026-13" in m]
+    assert logged_in.get("/billing.csv?period=nonsense").status_code == 400

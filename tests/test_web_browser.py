@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,7 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
     page.click("button:has-text('Show charges')")
     charges = page.inner_text("#charges")
     assert "Contoso Ltd" in charges and "Exchange Online (Plan 1)" in charges and "Total Contoso Ltd" in charges
-    assert "margin" in page.inner_text("#billing-totals")
+    totals = {row.split("\t")[0]: row.split("\t")[1:4] for row in page.inner_text("#billing-totals tbody").splitlines()}
     shot(page, "08-billing")
     with page.expect_download() as download_info:
         page.click("text=Download CSV")
@@ -160,4 +161,9 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
     assert rows and {"customer", "licence", "amount", "currency"} <= set(rows[0])
     assert any(r["customer"] == "Contoso Ltd" and r["licence"] == "Exchange Online (Plan 1)" for r in rows)
+    for currency, (amount, cost, margin) in totals.items():  # the page's totals are the CSV's sums
+        mine = [r for r in rows if r["currency"] == currency]
+        assert Decimal(amount) == sum(Decimal(r["amount"]) for r in mine)
+        assert Decimal(margin) == Decimal(amount) - Decimal(cost) == sum(
+            Decimal(r["amount"]) - Decimal(r["cost"]) for r in mine)
     context.close()

@@ -43,8 +43,9 @@ def _report(app: App, filters: dict[str, str | None]) -> Any:
     billing = _billing_module()
     period = billing.parse_period(filters["period"] or "")
     with app.sessions() as session:
-        return billing.compute_charges(session, period, app.config.billing, mode=filters["mode"],  # type: ignore[attr-defined]
-                                       customer=filters["customer"], vendor=filters["vendor"])
+        return billing.compute_charges(session, period, app.config.billing, mode=filters["mode"],
+                                       customer=filters["customer"], vendor=filters["vendor"],
+                                       known_vendors=list(app.config.integrations))
 
 
 def _choices(app: App) -> dict[str, list[str]]:
