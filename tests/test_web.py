@@ -375,6 +375,7 @@ def test_a_second_import_of_the_same_integration_from_the_console_waits_its_turn
     [message] = flashes(second.text)
     assert message.startswith("the console is already running 'import customers also' (started ")
     assert logged_in.get(first.headers["location"] + "/status").json()["running"] is True
+    assert 'id="progress"' in logged_in.get(first.headers["location"]).text  # the live progress, polled by script
     release.set()
     assert wait_for_job(logged_in, first.headers["location"])["status"] == "ok"
 
@@ -394,3 +395,28 @@ def test_billing_shows_the_months_charges_and_the_csv_is_the_commands(logged_in:
     bad = logged_in.get("/billing?period=2026-13").text
     assert [m for m in flashes(bad) if "2026-13" in m]
     assert logged_in.get("/billing.csv?period=nonsense").status_code == 400
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_integrator_web_serves_the_console_until_stopped(config, monkeypatch, stop):
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    monkeypatch.setenv("INTEGRATOR_WEB_PASSWORD_HASH", hash_password(CONSOLE_PASSWORD))
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "web", "--port", "0"], env=os.environ.copy(),
+                            cwd=Path(__file__).resolve().parent.parent, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # its readiness signal: the address it listens on
+        assert line.startswith("integrator web: console at http://127.0.0.1:"), line
+        url = line.split(" at ", 1)[1].split()[0]
+        with urllib.request.urlopen(url + "login", timeout=10) as response:
+            assert response.status == 200 and "default-src 'none'" in response.headers["content-security-policy"]
+            assert 'name="password"' in response.read().decode()
+    finally:
+        proc.send_signal(getattr(signal, stop))
+        proc.wait(timeout=30)
+    assert proc.returncode == 0 and "integrator web: stopped" in proc.stderr.read()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import ssl
 import sys
@@ -93,7 +94,20 @@ def serve(app: Any, host: str, port: int, *, certfile: str | None, keyfile: str 
     shown = f"[{bound[0]}]" if sock.family == socket.AF_INET6 else bound[0]
     click.echo(f"integrator web: console at {'https' if certfile else 'http'}://{shown}:{bound[1]}/ "
                "(Ctrl-C stops it)", err=True)
-    server.run(sockets=[sock])
+    # SIGINT and SIGTERM are a requested stop, as for the daemon: uvicorn finishes the requests in
+    # flight, then raises the signal again, which ends here as exit 0.
+    previous = signal.signal(signal.SIGTERM, _requested_stop)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    click.echo("integrator web: stopped", err=True)
+
+
+def _requested_stop(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @web_group.command("set-password")
