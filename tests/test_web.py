@@ -420,3 +420,21 @@ def test_integrator_web_serves_the_console_until_stopped(config, monkeypatch, st
         proc.send_signal(getattr(signal, stop))
         proc.wait(timeout=30)
     assert proc.returncode == 0 and "integrator web: stopped" in proc.stderr.read()
+
+
+def test_names_from_the_vendor_or_the_psa_are_shown_as_text_never_as_markup(logged_in: TestClient, cli):
+    cli("customers", "add", "<script>alert(1)</script> & Co")
+    for path in ("/mappings", "/licences", "/billing"):
+        page = logged_in.get(path).text
+        assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+
+
+def test_after_the_login_it_goes_back_only_to_a_page_of_the_console(client: TestClient):
+    for target, expected in [("/licences?customer=A+B", "/licences?customer=A+B"), ("//evil.example/", "/integrations"),
+                             ("https://evil.example/", "/integrations"), ("/\t/evil.example", "/integrations"),
+                             ("/\\evil.example", "/integrations")]:
+        client.cookies.clear()
+        token = csrf_of(client.get("/login").text)
+        response = client.post("/login", data={"csrf": token, "password": CONSOLE_PASSWORD, "next": target},
+                               follow_redirects=False)
+        assert response.headers["location"] == expected, target

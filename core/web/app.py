@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -41,6 +42,7 @@ from core.web.security import (
 )
 
 HERE = Path(__file__).parent
+_LOCAL_PATH = re.compile(r"/[A-Za-z0-9/_.~%+=&?-]*")
 KEY_RECHECK_SECONDS = 5.0
 Handler = Callable[..., Awaitable[Response]]
 
@@ -84,6 +86,8 @@ class Console:
         return response
 
     def flash(self, session: ConsoleSession, kind: str, message: str) -> None:
+        if len(self.flashes) > 1000:  # messages nobody came back to read
+            self.flashes.clear()
         self.flashes.setdefault(session.sid, []).append((kind, message))
 
     def record(self, request: Request, session: ConsoleSession, action: str, outcome: str,
@@ -165,7 +169,8 @@ def back(path: str) -> Response:
 # -- login --------------------------------------------------------------------------------------
 
 def _safe_next(target: str | None) -> str:
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Where to go after the login: a path of this console only, never another site."""
+    if not target or not _LOCAL_PATH.fullmatch(target) or target.startswith("//"):
         return "/integrations"
     return target
 
