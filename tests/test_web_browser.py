@@ -52,7 +52,7 @@ def console_url(write_config) -> Iterator[str]:
     """The console served by uvicorn on a free loopback port, as `integrator web` serves it."""
     import uvicorn
 
-    app = make_app(write_config(set_price_and_cost=True))
+    app = make_app(write_config(set_price_and_cost=True, max_concurrency=2))
     store_password(app.sessions, hash_password(CONSOLE_PASSWORD))
     with app.sessions.begin() as session:  # customers the PSA already had: one exact name, one near miss
         store.add_customer(session, "Contoso Ltd")
@@ -76,15 +76,22 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def run_import(page: Any, label: str, name: str) -> None:
-    """Click an import button on the Imports page; check the dry-run plan; "Start"; wait for the result."""
+def run_import(page: Any, label: str, name: str, sandbox: Any = None) -> None:
+    """Click an import button on the Imports page; check the dry-run plan; "Start"; wait for the result
+    (with a slow sandbox: watch the live progress until the page shows the result by itself)."""
     page.click("nav >> text=Imports")
     page.click(f"button:has-text('{label}')")
     page.wait_for_selector("#result", timeout=TIMEOUT_MS)
     assert "dry run: nothing written" in page.inner_text("main")
     assert page.locator("table.plan tbody tr").count() > 0
     shot(page, f"{name}-plan")
+    if sandbox is not None:
+        sandbox.state.latency = 0.3
     page.click("button:has-text('Start')")
+    if sandbox is not None:
+        page.wait_for_selector("#progress-text:has-text(' customers')")  # the script updates it as it runs
+        shot(page, f"{name}-progress")
+        sandbox.state.latency = 0
     page.wait_for_selector("#result >> text=Result", timeout=TIMEOUT_MS)
     assert "dry run" not in page.inner_text("#result .summary")
     shot(page, f"{name}-result")
@@ -95,6 +102,8 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.on("dialog", lambda dialog: dialog.accept())
+    console_errors: list[str] = []  # a CSP violation (an inline style or script slipped in) shows here
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
     page.goto(console_url + "/mappings")
     assert page.url.startswith(console_url + "/login")
     shot(page, "01-login")
@@ -123,7 +132,7 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
 
     run_import(page, "Import customers", "04-import-customers")
     assert "customers (ok)" in page.inner_text("#result .summary")
-    run_import(page, "Import subscriptions", "05-import-subscriptions")
+    run_import(page, "Import subscriptions", "05-import-subscriptions", sandbox)
     assert re.search(r"subscriptions \((ok|partial)\)", page.inner_text("#result .summary"))
 
     page.click("nav >> text=Licences")
@@ -146,6 +155,7 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
     if importlib.util.find_spec("core.billing") is None:
         assert "Billing is not available" in page.inner_text("#billing-unavailable")
         shot(page, "08-billing")
+        assert console_errors == []
         return
     month = datetime.now(UTC).strftime("%Y-%m")
     page.fill("#period", month)
@@ -166,4 +176,5 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
         assert Decimal(amount) == sum(Decimal(r["amount"]) for r in mine)
         assert Decimal(margin) == Decimal(amount) - Decimal(cost) == sum(
             Decimal(r["amount"]) - Decimal(r["cost"]) for r in mine)
+    assert console_errors == []
     context.close()

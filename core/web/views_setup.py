@@ -34,7 +34,8 @@ def vendor_of(request: Request, app: App) -> str:
     if not vendor and app.config.integrations:
         vendor = next(iter(app.config.integrations))
     if vendor not in app.config.integrations:
-        raise HTTPException(404, f"no integration named {vendor!r} is configured")
+        configured = ", ".join(app.config.integrations) or "none"
+        raise HTTPException(404, f"no integration named {vendor!r} is configured (configured: {configured})")
     return vendor
 
 
