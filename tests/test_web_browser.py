@@ -135,6 +135,10 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
     run_import(page, "Import subscriptions", "05-import-subscriptions", sandbox)
     assert re.search(r"subscriptions \((ok|partial)\)", page.inner_text("#result .summary"))
 
+    page.click("nav >> text=Imports")
+    assert "import subscriptions also" in page.inner_text("main")  # what this console started, with results
+    shot(page, "06-imports")
+
     page.click("nav >> text=Licences")
     page.wait_for_url(console_url + "/licences")  # loaded, its script listening
     page.select_option("#customer", "Contoso Ltd")  # the filter applies on change
@@ -143,18 +147,18 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
     assert "Exchange Online (Plan 1)" in licences and "Fabrikam" not in licences
     page.locator("#licences details summary").first.click()
     assert "created" in page.locator("#licences details").first.inner_text()
-    shot(page, "06-licences")
+    shot(page, "07-licences")
 
     page.click("nav >> text=History")
     runs = page.inner_text("#runs")
     assert "customers" in runs and "subscriptions" in runs
     assert "import subscriptions also" in page.inner_text("#actions")
-    shot(page, "07-history")
+    shot(page, "08-history")
 
     page.click("nav >> text=Billing")
     if importlib.util.find_spec("core.billing") is None:
         assert "Billing is not available" in page.inner_text("#billing-unavailable")
-        shot(page, "08-billing")
+        shot(page, "09-billing")
         assert console_errors == []
         return
     month = datetime.now(UTC).strftime("%Y-%m")
@@ -163,7 +167,7 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
     charges = page.inner_text("#charges")
     assert "Contoso Ltd" in charges and "Exchange Online (Plan 1)" in charges and "Total Contoso Ltd" in charges
     totals = {row.split("\t")[0]: row.split("\t")[1:4] for row in page.inner_text("#billing-totals tbody").splitlines()}
-    shot(page, "08-billing")
+    shot(page, "09-billing")
     with page.expect_download() as download_info:
         page.click("text=Download CSV")
     download = download_info.value
