@@ -438,3 +438,35 @@ def test_after_the_login_it_goes_back_only_to_a_page_of_the_console(client: Test
         response = client.post("/login", data={"csrf": token, "password": CONSOLE_PASSWORD, "next": target},
                                follow_redirects=False)
         assert response.headers["location"] == expected, target
+
+
+def test_set_password_on_a_terminal_asks_twice_without_echoing(config, app):
+    import pty
+    import select
+    import sys
+    from pathlib import Path
+
+    def read_until(fd: int, text: str) -> str:
+        seen = ""
+        while text not in seen:
+            ready, _, _ = select.select([fd], [], [], 30)
+            assert ready, f"no {text!r} on the terminal; saw {seen!r}"
+            seen += os.read(fd, 1024).decode(errors="replace")
+        return seen
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command, with the pseudo-terminal as its controlling terminal
+        os.chdir(Path(__file__).resolve().parent.parent)
+        os.execv(sys.executable, [sys.executable, "-m", "core.cli", "web", "set-password"])
+    try:
+        read_until(fd, "New console password")
+        os.write(fd, b"typed on a terminal\n")
+        read_until(fd, "Repeat for confirmation")
+        os.write(fd, b"typed on a terminal\n")
+        shown = read_until(fd, "Console password set")
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0 and "typed on a terminal" not in shown
+    with TestClient(create_app(app), base_url="http://127.0.0.1") as client:
+        assert log_in(client, "typed on a terminal").status_code == 303

@@ -261,7 +261,7 @@ def create_app(app: App, *, allowed_hosts: list[str] | None = None, limiter: Log
     console = Console(app, limiter=limiter, password_hash=password_hash, clock=clock)
     table = routes()
     for route in table:  # a page that forgot its guard is a bug found at start, not in production
-        if isinstance(route, Route) and route.path not in PUBLIC and route.path != "/":
+        if isinstance(route, Route) and route.path not in PUBLIC:
             guarded = getattr(route.endpoint, "needs_csrf", False) or (
                 getattr(route.endpoint, "needs_login", False) and route.methods <= {"GET", "HEAD"})
             if not guarded:
