@@ -17,6 +17,7 @@ from core.db import open_database
 from core.db import reason as db_reason
 from core.errors import IntegratorError
 from core.output import table
+from core.plugin_commands import register as register_plugin_commands
 from core.plugins import VendorFacade, describe_plugins, get_plugin_manager
 from core.sync import App, RunReport, generate_mappings, import_customers, import_subscriptions
 from core.web.command import web_group
@@ -421,6 +422,7 @@ def _utc(stamp: str | None) -> str:
     return f"{stamp} UTC" if stamp else "never"
 
 
+register_plugin_commands(cli)
 cli.add_command(billing_group)
 
 

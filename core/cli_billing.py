@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from core.billing import ChargeReport, compute_charges, parse_period, write_csv
-from core.billing_charges import money_text
-from core.billing_settings import MODES
 from core.errors import UsageError
 from core.output import table
-from core.plugins import vendor_names
-from core.store import dump
+
+if TYPE_CHECKING:
+    from core.billing import ChargeReport
 
 USAGE_EXIT = 2
+MODES = ("arrears", "advance")  # core.billing_settings.MODES, without importing billing for every command
 
 
 @click.group("billing")
@@ -39,6 +38,10 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
     """The charges of one month, per customer, from the licences' history.
 
     A change counts from the day (in billing.timezone) of the sync that saw it."""
+    from core.billing import compute_charges, parse_period, write_csv
+    from core.plugins import vendor_names
+    from core.store import dump
+
     try:
         if as_json and as_csv:
             raise UsageError("--json and --csv cannot be used together")
@@ -64,6 +67,8 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
 
 def render_text(report: ChargeReport, timezone: str) -> str:
     """Per customer its lines, total, cost and margin; then the totals; flagged cycles explained."""
+    from core.billing_charges import money_text
+
     out = [f"Charges for {report.period} ({report.mode}, days in {timezone})"]
     if not report.lines:
         out.append("No charges: no licence was active with a quantity in this month.")
@@ -90,6 +95,8 @@ def _indent(text: str) -> str:
 
 
 def _totals(report: ChargeReport, customer: str | None) -> list[str]:
+    from core.billing_charges import money_text
+
     lines = []
     for currency, totals in report.totals(customer).items():
         unpriced = f" ({totals.unpriced} line(s) without a price)" if totals.unpriced else ""

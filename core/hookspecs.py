@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from core.types import (
         Connection,
         Deactivation,
+        DemoSandbox,
         LicenceGone,
         Listing,
         VendorCustomer,
@@ -39,7 +40,9 @@ HOOK_CONTRACT_VERSION = 1
 def integrator_register_commands(cli: click.Group) -> None:
     """Add the plugin's own commands to the ``integrator`` command group (e.g. ALSO's ``sandbox``).
 
-    Called for every loaded plugin when the command line starts.
+    Called for every loaded plugin when the command line starts; optional.
+
+    :param cli: the ``integrator`` click group; call ``cli.add_command(...)``.
 
     .. versionadded:: 1
     """
@@ -64,7 +67,11 @@ def integrator_connect(settings: VendorSettings) -> Connection:
     ``Connection.account`` names the account logged in as. Raise a subclass of
     :class:`core.errors.VendorError` (``AuthenticationError``, ``MfaNotSupportedError``,
     ``VendorUnreachableError``...) whose message tells a person what to do. Never put a password
-    or token in a message.
+    or token in a message. The core calls ``Connection.close()`` when the sync is done; put the
+    logout in ``Connection.closer``. Required.
+
+    :param settings: the validated ``integrations.<name>`` block, an instance of the class
+        :func:`integrator_settings_model` returned.
 
     .. versionadded:: 1
     """
@@ -75,7 +82,9 @@ def integrator_list_customers(connection: Connection) -> Listing[VendorCustomer]
     """Return every customer company below the connected account.
 
     Records that cannot be read go to ``Listing.problems`` and are skipped; raise a
-    ``VendorError`` only when the listing as a whole failed (then nothing is changed).
+    ``VendorError`` only when the listing as a whole failed (then nothing is changed). Required.
+
+    :param connection: what :func:`integrator_connect` returned.
 
     .. versionadded:: 1
     """
@@ -89,7 +98,11 @@ def integrator_list_subscriptions(
 
     A listing is complete or it raises: a licence absent from a returned listing is treated as
     deleted upstream, so never return a partial list. Unreadable records go to ``problems``
-    (their licences are then left untouched).
+    (their licences are then left untouched). Called on up to ``max_concurrency`` threads at
+    once, all sharing one ``connection``: the client must be thread-safe. Required.
+
+    :param connection: what :func:`integrator_connect` returned, shared by every thread.
+    :param customer: one of the customers :func:`integrator_list_customers` returned.
 
     .. versionadded:: 1
     """
@@ -100,8 +113,26 @@ def integrator_deactivate(licences: list[LicenceGone], settings: VendorSettings)
     """Decide how each licence that was terminated or deleted upstream is deactivated.
 
     Return one :class:`Deactivation` per entry of ``licences``; the core applies them (and may
-    hold back a mass deactivation). ``core.lifecycle.default_deactivations`` implements the
-    usual rule and is what the built-in plugins delegate to.
+    hold back a mass deactivation). Called inside the database transaction that writes these
+    licences (for deletions, once every listing of the run is in): decide from the arguments
+    only, quickly, without I/O. Optional: without
+    it, ``core.lifecycle.default_deactivations`` applies (terminated: inactive; deleted: inactive
+    with ``deactivate_deleted_licences``, else quantity 0).
+
+    :param licences: the licences to decide on, each with its reason (terminated or deleted).
+    :param settings: the integration's validated settings.
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def integrator_demo_sandbox() -> DemoSandbox:
+    """Start a loopback stand-in of the vendor serving demo data and return it, for ``integrator demo``.
+
+    The core writes ``DemoSandbox.settings`` as the integration's block of the demo configuration,
+    syncs it, and calls ``DemoSandbox.stop()`` at the end. Optional: vendors without one are left
+    out of the demo.
 
     .. versionadded:: 1
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -9,18 +10,21 @@ from typing import Any
 
 import pluggy
 
-from core import hookspecs
-from core.errors import PluginError
+from core import contract, hookspecs
+from core.errors import IntegratorError, PluginError
+from core.lifecycle import default_deactivations
 from core.settings import VendorSettings
 from core.types import (
     Connection,
     Deactivation,
+    DemoSandbox,
     LicenceGone,
     Listing,
     VendorCustomer,
     VendorSubscription,
 )
 
+log = logging.getLogger(__name__)
 PROJECT = "integrator"
 #: Comma-separated plugin names that are not loaded, e.g. ``INTEGRATOR_DISABLE_PLUGINS=westcoast_stub``.
 DISABLE_ENV = "INTEGRATOR_DISABLE_PLUGINS"
@@ -59,9 +63,18 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
                 f"plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
             ) from exc
         _check_contract(ep.name, plugin)
-        pm.register(plugin, name=ep.name)
+        register(pm, plugin, ep.name)
         versions[ep.name] = ep.dist.version if ep.dist is not None else None
     pm.integrator_versions = versions  # type: ignore[attr-defined]
+
+
+def register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    """Register a plugin after checking its hooks against the specs (missing or mis-signed: refused)."""
+    contract.check_plugin(pm, name, plugin)
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {name!r} was refused: {exc}") from None
 
 
 def _check_contract(name: str, plugin: Any) -> None:
@@ -107,40 +120,71 @@ class VendorFacade:
         self.vendor = vendor
         self._pm = pm
         self._others = [p for name, p in pm.list_name_plugin() if name != vendor and p is not None]
+        self._secrets: list[str] = []  # never shown in an error: the settings' secret values
+
+    def _caller(self, hook: str) -> Any:
+        return self._pm.subset_hook_caller(hook, remove_plugins=self._others)
 
     def _call(self, hook: str, **kwargs: Any) -> Any:
-        caller = self._pm.subset_hook_caller(hook, remove_plugins=self._others)
-        result = caller(**kwargs)
+        """Call the vendor's hook; an exception it was not meant to raise becomes a PluginError naming it."""
+        try:
+            result = self._caller(hook)(**kwargs)
+        except IntegratorError:
+            raise
+        except Exception as exc:
+            raise contract.unexpected(self.vendor, hook, exc, self._secrets) from exc
         if result is None:
             raise PluginError(f"plugin {self.vendor!r} does not implement {hook}")
         return result
 
+    def implements(self, hook: str) -> bool:
+        plugin = self._pm.get_plugin(self.vendor)
+        return any(c.name == hook for c in self._pm.get_hookcallers(plugin) or ())
+
     def settings_model(self) -> type[VendorSettings]:
-        caller = self._pm.subset_hook_caller("integrator_settings_model", remove_plugins=self._others)
-        model = caller()
-        if model is None:
+        if not self.implements("integrator_settings_model"):
             return VendorSettings
+        model = self._call("integrator_settings_model")
         if not (isinstance(model, type) and issubclass(model, VendorSettings)):
             raise PluginError(
                 f"plugin {self.vendor!r}: integrator_settings_model must return a VendorSettings subclass")
         return model
 
     def connect(self, settings: VendorSettings) -> Connection:
-        return self._call("integrator_connect", settings=settings)
+        self._secrets = contract.secret_values(settings)
+        connection = contract.checked_connection(self.vendor, self._call("integrator_connect", settings=settings))
+        closer = connection.closer
+        if closer is not None:
+            def close() -> None:  # a failing logout is worth a warning, never a failed run
+                try:
+                    closer()
+                except Exception as exc:
+                    log.warning("%s", contract.unexpected(self.vendor, "Connection.close", exc, self._secrets))
+
+            connection.closer = close
+        return connection
 
     def list_customers(self, connection: Connection) -> Listing[VendorCustomer]:
-        return self._call("integrator_list_customers", connection=connection)
+        return contract.checked_customers(self.vendor, self._call("integrator_list_customers", connection=connection))
 
     def list_subscriptions(self, connection: Connection, customer: VendorCustomer) -> Listing[VendorSubscription]:
-        return self._call("integrator_list_subscriptions", connection=connection, customer=customer)
+        result = self._call("integrator_list_subscriptions", connection=connection, customer=customer)
+        return contract.checked_subscriptions(self.vendor, result, customer)
 
     def deactivate(self, licences: list[LicenceGone], settings: VendorSettings) -> list[Deactivation]:
+        """The plugin's decisions, or the core's default rule when it has no integrator_deactivate."""
         if not licences:
             return []
+        if not self.implements("integrator_deactivate"):
+            return default_deactivations(licences, settings)
         decisions = self._call("integrator_deactivate", licences=licences, settings=settings)
-        by_id = {d.external_id for d in decisions}
-        missing = [lic.external_id for lic in licences if lic.external_id not in by_id]
-        if missing:
-            raise PluginError(
-                f"plugin {self.vendor!r}: integrator_deactivate gave no decision for {', '.join(missing)}")
-        return decisions
+        return contract.checked_decisions(self.vendor, decisions, [lic.external_id for lic in licences])
+
+    def demo_sandbox(self) -> DemoSandbox | None:
+        """The vendor's loopback sandbox for ``integrator demo``, started; None when it offers none."""
+        if not self.implements("integrator_demo_sandbox"):
+            return None
+        sandbox = self._call("integrator_demo_sandbox")
+        if not isinstance(sandbox, DemoSandbox):
+            raise PluginError(f"plugin {self.vendor!r}: integrator_demo_sandbox must return a DemoSandbox")
+        return sandbox

@@ -138,3 +138,19 @@ class Deactivation:
 
     external_id: str
     action: DeactivationAction
+
+
+@dataclass
+class DemoSandbox:
+    """A running loopback stand-in of a vendor with demo data, for ``integrator demo``.
+
+    ``settings`` is the ``integrations.<name>`` block that points at it (``${VAR:-default}``
+    may stand for a secret); ``stop`` shuts it down.
+    """
+
+    url: str
+    settings: dict[str, Any]
+    stop: Callable[[], None]
+
+    def __repr__(self) -> str:
+        return f"DemoSandbox(url={self.url!r})"

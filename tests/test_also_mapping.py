@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from core.types import Connection, VendorAccount, VendorCustomer
+from core.vendor import map_records
 from plugins import also
 from plugins.also import mapping
 from plugins.also.sandbox import subscription
@@ -70,8 +71,8 @@ def test_malformed_records_are_reported_and_skipped_never_aborting_the_rest():
     bad_quantity = subscription(2, 2, "Bad quantity", "lots")
     no_id = subscription(3, 2, "No id", "1")
     del no_id["AccountId"]
-    listing = also._map_all([good, bad_quantity, "garbage", no_id],
-                            lambda r: mapping.subscription_to_licence(r, "2"))
+    listing = map_records([good, bad_quantity, "garbage", no_id],
+                          lambda r: mapping.subscription_to_licence(r, "2"), mapping.record_label)
     assert [s.name for s in listing.items] == ["Good"]
     described = [p.describe() for p in listing.problems]
     assert described[0] == "Bad quantity (2): Quantity is not a number: 'lots'"

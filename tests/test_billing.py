@@ -276,3 +276,9 @@ def test_csv_has_a_header_and_decimal_strings() -> None:
     assert header == ("customer,vendor,external_id,licence,kind,from,to,days,period_days,quantity,"
                       "unit_price,amount,unit_cost,cost,currency")
     assert row == "Contoso Ltd,also,1,Basic,recurring,2026-11-01,2026-11-30,30,30,1,9.33,9.33,,,EUR"
+
+
+def test_the_cli_knows_the_same_modes_as_billing() -> None:
+    from core import billing_settings, cli_billing
+
+    assert cli_billing.MODES == billing_settings.MODES

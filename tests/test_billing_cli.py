@@ -171,3 +171,23 @@ def test_vendor_filter_keeps_that_vendors_licences(november):
     assert november("billing", "charges", "--period", "2026-11", "--vendor", "also", "--json").json == everything
     # an installed vendor with no licences yet is known: no charges, not an error
     assert november("billing", "charges", "--period", "2026-11", "--vendor", "westcoast_stub", "--json").json == []
+
+
+def test_a_sync_at_2330_utc_counts_from_the_next_day_in_zurich(november, sandbox, clock, write_config):
+    """A licence first seen by a sync at 23:30 UTC on 30 November: the 30th in UTC, 1 December in Zurich."""
+    from plugins.also.sandbox import subscription
+
+    sandbox.state.data.subscriptions[100021].append(subscription(200212, 100021, "Teams Premium", "4", price=7.5,
+                                                                 cost=6.0))
+    clock[0] = datetime(2026, 11, 30, 23, 30)
+    assert november("import", "subscriptions", "also").code == 0
+
+    def teams(period: str) -> list[tuple[str, str, str]]:
+        lines = november("billing", "charges", "--period", period, "--customer", "Žilina Systems s.r.o.",
+                         "--json").json
+        return [(ln["from"], ln["to"], ln["amount"]) for ln in lines if ln["external_id"] == "200212"]
+
+    assert teams("2026-11") == [("2026-11-30", "2026-11-30", "1.00")]  # 4*7.50*1/30
+    with_billing(write_config(set_price_and_cost=True), timezone="Europe/Zurich")
+    assert teams("2026-11") == []
+    assert teams("2026-12") == [("2026-12-01", "2026-12-31", "30.00")]  # 4*7.50

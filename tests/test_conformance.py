@@ -1,127 +1,94 @@
-"""One conformance suite for every vendor plugin (as the Singer SDK's standard tap tests are).
+"""Every built-in vendor plugin passes the shipped conformance kit (``core.testing``), exactly as a
+third-party plugin's own tests use it; so does the external test plugin.
 
-Every loaded vendor must have a setup here: a new plugin without one fails
-``test_every_vendor_plugin_has_a_conformance_setup``.
+Only the plugins this distribution ships must have a setup here: a third-party plugin installed
+beside the core brings its own tests and never breaks this suite.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterator
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from core.errors import VendorError
-from core.plugins import VendorFacade, get_plugin_manager, vendor_names
-from core.types import (
-    Connection,
-    Deactivation,
-    DeactivationAction,
-    Disappearance,
-    LicenceGone,
-    Listing,
-    VendorCustomer,
-    VendorSubscription,
-)
+from core.testing import VendorPluginContract
+from core.types import Connection, VendorCustomer
 from plugins.also import sandbox as sb
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@dataclass
-class Setup:
-    good: dict[str, Any]
-    bad: dict[str, Any]  # settings that must fail to connect with a typed VendorError
+class TestAlsoContract(VendorPluginContract):
+    vendor = "also"
+
+    @pytest.fixture
+    def settings(self, sandbox: sb.SandboxServer) -> dict[str, Any]:
+        self.server = sandbox
+        return {"url": sandbox.url, "username": sb.DEFAULT_USERNAME, "password": sb.DEFAULT_PASSWORD, "retries": 1,
+                "backoff_seconds": 0.01}
+
+    @pytest.fixture
+    def bad_settings(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return {**settings, "password": "wrong-password"}
+
+    def broken_listing(self, connection: Connection,
+                       customer: VendorCustomer) -> contextlib.AbstractContextManager[Any]:
+        @contextlib.contextmanager
+        def broken() -> Iterator[None]:
+            rule = self.server.inject(operation="GetSubscriptions", kind="malformed", times=-1,
+                                      account_id=int(customer.external_id))
+            try:
+                yield
+            finally:
+                with self.server.state.lock:
+                    self.server.state.faults.remove(rule)
+        return broken()
 
 
-def also_setup(server: sb.SandboxServer, tmp: Path) -> Setup:
-    good = {"url": server.url, "username": sb.DEFAULT_USERNAME, "password": sb.DEFAULT_PASSWORD, "retries": 1,
-            "backoff_seconds": 0.01}
-    return Setup(good, {**good, "password": "wrong"})
+class TestWestcoastContract(VendorPluginContract):
+    vendor = "westcoast_stub"
+
+    @pytest.fixture
+    def settings(self) -> dict[str, Any]:
+        return {"file": str(ROOT / "config" / "westcoast-export.example.json")}
+
+    @pytest.fixture
+    def bad_settings(self, tmp_path: Path) -> dict[str, Any]:
+        return {"file": str(tmp_path / "none.json")}
 
 
-def westcoast_setup(server: sb.SandboxServer, tmp: Path) -> Setup:
-    return Setup({"file": str(ROOT / "config" / "westcoast-export.example.json")}, {"file": str(tmp / "none.json")})
+class TestExternalPluginContract(VendorPluginContract):
+    vendor = "acme_cloud"
+    secrets = ("good-key",)
+
+    @pytest.fixture
+    def plugin_manager(self, external_plugin: Path) -> Any:
+        from core.plugins import get_plugin_manager
+
+        return get_plugin_manager()
+
+    @pytest.fixture
+    def settings(self) -> dict[str, Any]:
+        return {"api_key": "good-key"}
+
+    @pytest.fixture
+    def bad_settings(self) -> dict[str, Any]:
+        return {"api_key": "bad-key"}
 
 
-def acme_setup(server: sb.SandboxServer, tmp: Path) -> Setup:
-    return Setup({"api_key": "good-key"}, {"api_key": "bad-key"})
+CONTRACTS = [TestAlsoContract, TestWestcoastContract]
 
 
-SETUPS: dict[str, Callable[[sb.SandboxServer, Path], Setup]] = {
-    "also": also_setup,
-    "westcoast_stub": westcoast_setup,
-    "acme_cloud": acme_setup,
-}
-VENDORS = sorted(SETUPS)
-
-
-@pytest.fixture
-def facade_for(external_plugin, sandbox, tmp_path):
-    pm = get_plugin_manager()
-
-    def make(vendor: str) -> tuple[VendorFacade, Setup]:
-        facade = VendorFacade(pm, vendor)
-        return facade, SETUPS[vendor](sandbox, tmp_path)
-
-    return make
-
-
-def test_every_vendor_plugin_has_a_conformance_setup(external_plugin):
-    assert set(vendor_names(get_plugin_manager())) <= set(SETUPS)
-
-
-@pytest.mark.parametrize("vendor", VENDORS)
-def test_connect_returns_a_connection_naming_the_account(facade_for, vendor):
-    facade, setup = facade_for(vendor)
-    connection = facade.connect(facade.settings_model().model_validate(setup.good))
-    assert isinstance(connection, Connection) and connection.vendor == vendor
-    assert connection.account.external_id and connection.account.name
-    connection.close()
-
-
-@pytest.mark.parametrize("vendor", VENDORS)
-def test_bad_settings_raise_a_typed_error_with_a_message(facade_for, vendor):
-    facade, setup = facade_for(vendor)
-    with pytest.raises(VendorError) as info:
-        facade.connect(facade.settings_model().model_validate(setup.bad))
-    assert str(info.value) and "\n" not in str(info.value)
-
-
-@pytest.mark.parametrize("vendor", VENDORS)
-def test_listings_return_core_types(facade_for, vendor):
-    facade, setup = facade_for(vendor)
-    connection = facade.connect(facade.settings_model().model_validate(setup.good))
-    customers = facade.list_customers(connection)
-    assert isinstance(customers, Listing) and customers.items
-    assert all(isinstance(c, VendorCustomer) and isinstance(c.external_id, str) for c in customers.items)
-    assert len({c.external_id for c in customers.items}) == len(customers.items)
-    seen = 0
-    for customer in customers.items:
-        subs = facade.list_subscriptions(connection, customer)
-        assert isinstance(subs, Listing)
-        for sub in subs.items:
-            assert isinstance(sub, VendorSubscription)
-            assert sub.customer_external_id == customer.external_id
-            assert isinstance(sub.external_id, str) and sub.name
-            assert sub.quantity is None or (isinstance(sub.quantity, int) and sub.quantity >= 0)
-            seen += 1
-    assert seen > 0
-    connection.close()
-
-
-@pytest.mark.parametrize("vendor", VENDORS)
-def test_deactivate_decides_once_per_licence(facade_for, vendor):
-    facade, setup = facade_for(vendor)
-    settings = facade.settings_model().model_validate(setup.good)
-    gone = [LicenceGone("1", "a", Disappearance.TERMINATED), LicenceGone("2", "b", Disappearance.DELETED)]
-    decisions = facade.deactivate(gone, settings)
-    assert [d.external_id for d in decisions] == ["1", "2"]
-    assert all(isinstance(d, Deactivation) and isinstance(d.action, DeactivationAction) for d in decisions)
-    assert decisions[0].action is DeactivationAction.DEACTIVATE  # terminated upstream: inactive, always
+def test_every_builtin_vendor_plugin_passes_the_conformance_kit():
+    builtin = {ep.name for ep in entry_points(group="integrator")
+               if ep.dist is not None and ep.dist.name == "psa-integrator"}
+    assert builtin == {"also", "westcoast_stub"}
+    assert builtin <= {c.vendor for c in CONTRACTS}
 
 
 def test_the_external_plugin_is_discovered_listed_configured_and_synced(external_plugin, cli, tmp_path, monkeypatch,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from core import Connection, Listing, RecordProblem, VendorAccount, hookimpl
+from core import Connection, DemoSandbox, Listing, VendorAccount, hookimpl
 from core.lifecycle import default_deactivations
 from core.secrets import resolve_password
 from core.settings import VendorSettings, check_vendor_url
+from core.vendor import map_records
 from plugins.also import mapping
 from plugins.also.client import AlsoClient
 
@@ -50,10 +51,23 @@ def make_client(settings: AlsoSettings) -> AlsoClient:
 
 @hookimpl
 def integrator_register_commands(cli) -> None:  # type: ignore[no-untyped-def]
-    from plugins.also.commands import demo_cmd, sandbox_cmd
+    from plugins.also.commands import sandbox_cmd
 
     cli.add_command(sandbox_cmd)
-    cli.add_command(demo_cmd)
+
+
+@hookimpl
+def integrator_demo_sandbox() -> DemoSandbox:
+    from plugins.also import sandbox
+
+    server = sandbox.SandboxServer(sandbox.make_state(), "127.0.0.1", 0).start()
+    return DemoSandbox(url=server.url, stop=server.stop, settings={
+        "url": server.url,
+        "username": sandbox.DEFAULT_USERNAME,
+        "password": "${ALSO_PASSWORD:-" + sandbox.DEFAULT_PASSWORD + "}",
+        "top_level_for_new_customers": "ALSO Customers",
+        "set_price_and_cost": True,
+    })
 
 
 @hookimpl
@@ -82,26 +96,17 @@ def integrator_connect(settings: AlsoSettings) -> Connection:
 @hookimpl
 def integrator_list_customers(connection: Connection) -> Listing:
     records = connection.client.get_companies(int(connection.account.external_id))
-    return _map_all(records, mapping.company_to_customer)
+    return map_records(records, mapping.company_to_customer, mapping.record_label)
 
 
 @hookimpl
 def integrator_list_subscriptions(connection: Connection, customer) -> Listing:  # type: ignore[no-untyped-def]
     records = connection.client.get_subscriptions(int(customer.external_id))
-    return _map_all(records, lambda r: mapping.subscription_to_licence(r, customer.external_id))
+    return map_records(records, lambda r: mapping.subscription_to_licence(r, customer.external_id),
+                       mapping.record_label)
 
 
 @hookimpl
 def integrator_deactivate(licences, settings):  # type: ignore[no-untyped-def]
     return default_deactivations(licences, settings)
 
-
-def _map_all(records: list, convert) -> Listing:  # type: ignore[no-untyped-def]
-    listing: Listing = Listing()
-    for record in records:
-        try:
-            listing.items.append(convert(record))
-        except mapping.RecordError as exc:
-            rid, name = mapping.record_label(record)
-            listing.problems.append(RecordProblem(external_id=rid, name=name, message=str(exc)))
-    return listing

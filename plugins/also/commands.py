@@ -1,8 +1,6 @@
-"""The ALSO plugin's own commands: ``integrator sandbox`` and ``integrator demo``."""
+"""The ALSO plugin's own command: ``integrator sandbox``."""
 
 from __future__ import annotations
-
-import sys
 
 import click
 
@@ -38,13 +36,3 @@ def sandbox_cmd(port: int, host: str, username: str | None, password: str | None
     finally:
         server.server_close()
 
-
-@click.command("demo")
-@click.option("--dir", "folder", default="integrator-demo", show_default=True,
-              help="Where the demo config and SQLite database are written.")
-@click.pass_context
-def demo_cmd(ctx: click.Context, folder: str) -> None:
-    """Start the built-in ALSO sandbox, sync customers and subscriptions into a local SQLite file, show them."""
-    from plugins.also.demo import run_demo
-
-    sys.exit(run_demo(ctx.obj.pm, folder))

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from core.types import Address, VendorCustomer, VendorSubscription
+from core.vendor import RecordError, parse_date, parse_money, parse_text
+from core.vendor import parse_quantity as quantity_value
+from core.vendor import record_label as vendor_record_label
 
-_DATE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})"  # the date
-    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?)?"  # an optional time with 0-7 fractional digits
-    r"(?:Z|[+-]\d{2}:?\d{2})?$"  # a zone the live service never sends, tolerated
-)
-
-
-class RecordError(ValueError):
-    """One record is unusable; the message says which field and why."""
-
-
-def parse_date(value: Any, field: str) -> date | None:
-    """ISO 8601 without zone and with 0-7 fractional digits, or null. .NET's year 1 means 'none'."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise RecordError(f"{field} is not a date: {value!r}")
-    match = _DATE.match(value.strip())
-    if not match:
-        raise RecordError(f"{field} is not a date: {value!r}")
-    year, month, day = (int(g) for g in match.groups()[:3])
-    if year == 1:
-        return None
-    try:
-        return date(year, month, day)
-    except ValueError:
-        raise RecordError(f"{field} is not a valid date: {value!r}") from None
+__all__ = ["RecordError", "account_id", "company_to_customer", "parse_date", "parse_prices", "parse_quantity",
+           "record_label", "subscription_to_licence"]
+_text = parse_text
 
 
 def account_id(record: Any, field: str = "AccountId") -> str:
@@ -98,32 +75,7 @@ def parse_quantity(fields: Any) -> int | None:
     entry = next((f for f in fields if isinstance(f, dict) and f.get("Name") == "Quantity"), None)
     if entry is None:
         return None
-    value = entry.get("Value")
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise RecordError(f"Quantity is not a number: {value!r}")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise RecordError(f"Quantity is not a number: {value!r}") from None
-    if not number.is_finite() or number != number.to_integral_value() or number < 0:
-        raise RecordError(f"Quantity is not a whole number of licences: {value!r}")
-    return int(number)
-
-
-def _money(value: Any, key: str) -> Decimal | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise RecordError(f"{key} is not a number: {value!r}")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise RecordError(f"{key} is not a number: {value!r}") from None
-    if not number.is_finite():
-        raise RecordError(f"{key} is not a number: {value!r}")
-    return number
+    return quantity_value(entry.get("Value"), "Quantity")
 
 
 def parse_prices(items: Any) -> tuple[Decimal | None, Decimal | None, str | None]:
@@ -136,7 +88,8 @@ def parse_prices(items: Any) -> tuple[Decimal | None, Decimal | None, str | None
     if entry is None:
         return None, None, None
     currency = _text(entry, "Currency")
-    return _money(entry.get("SalesPrice"), "SalesPrice"), _money(entry.get("PurchasePrice"), "PurchasePrice"), currency
+    price = parse_money(entry.get("SalesPrice"), "SalesPrice")
+    return price, parse_money(entry.get("PurchasePrice"), "PurchasePrice"), currency
 
 
 TENANT_FIELDS = ("MicrosoftTenantId", "TenantID")
@@ -156,15 +109,10 @@ def _term_text(value: Any) -> str | None:
 
 def _months(value: Any) -> int | None:
     """A whole, non-negative number of months; anything else is no commitment known."""
-    if isinstance(value, bool) or value is None:
-        return None
     try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
+        return quantity_value(value, "CommitementPeriodInMonths")
+    except RecordError:
         return None
-    if not number.is_finite() or number != number.to_integral_value() or number < 0:
-        return None
-    return int(number)
 
 
 def parse_terms(record: dict[str, Any]) -> dict[str, Any]:
@@ -214,8 +162,4 @@ def subscription_to_licence(record: Any, customer_external_id: str) -> VendorSub
 
 def record_label(record: Any) -> tuple[str | None, str | None]:
     """Best-effort id and name of a record that failed to map, for the error message."""
-    if not isinstance(record, dict):
-        return None, None
-    rid = record.get("AccountId")
-    name = record.get("ServiceDisplayName") or record.get("ServiceName") or record.get("CompanyName")
-    return (str(rid) if rid is not None else None), (str(name) if name is not None else None)
+    return vendor_record_label(record, ("AccountId",), ("ServiceDisplayName", "ServiceName", "CompanyName"))

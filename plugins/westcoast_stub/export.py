@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from core.errors import VendorProtocolError, VendorUnreachableError
-from core.types import Address, Listing, RecordProblem, VendorAccount, VendorCustomer, VendorSubscription
+from core.types import Address, Listing, VendorAccount, VendorCustomer, VendorSubscription
+from core.vendor import RecordError, map_records, parse_date, parse_id, parse_money, parse_quantity, parse_text
 
 
 def load(path: str) -> dict[str, Any]:
@@ -33,66 +32,45 @@ def account(data: dict[str, Any], path: str) -> VendorAccount:
     return VendorAccount(external_id=str(acc["id"]), name=str(acc.get("name") or acc["id"]))
 
 
-def _date(value: Any, key: str) -> date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise ValueError(f"{key} is not a date: {value!r}") from None
+def _customer(rec: Any) -> VendorCustomer:
+    if not isinstance(rec, dict):
+        raise RecordError("a customer must be an object")
+    if not rec.get("id") or not rec.get("name"):
+        raise RecordError("a customer needs an 'id' and a 'name'")
+    addr = rec.get("address") or {}
+    if not isinstance(addr, dict):
+        raise RecordError(f"address is not an object: {addr!r}")
+    state = parse_text(rec, "state") or "Active"
+    return VendorCustomer(
+        external_id=parse_id(rec["id"]), name=str(rec["name"]).strip(), active=state.lower() != "terminated",
+        state=state,
+        address=Address(parse_text(addr, "line"), parse_text(addr, "city"), parse_text(addr, "postcode"),
+                        parse_text(addr, "country")),
+        contract_end_date=parse_date(rec.get("contract_end"), "contract_end"),
+        email=parse_text(rec, "email"),
+    )
 
 
-def _decimal(value: Any, key: str) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{key} is not a number: {value!r}") from None
+def _subscription(rec: dict[str, Any], customer_id: str) -> VendorSubscription:
+    if not rec.get("id") or not rec.get("name"):
+        raise RecordError("a subscription needs an 'id' and a 'name'")
+    status = parse_text(rec, "status") or "Active"
+    return VendorSubscription(
+        external_id=parse_id(rec["id"]), customer_external_id=customer_id, name=str(rec["name"]).strip(),
+        status=status, terminated=status.lower() in ("terminated", "cancelled"),
+        quantity=parse_quantity(rec.get("quantity")),
+        price=parse_money(rec.get("price"), "price"), cost=parse_money(rec.get("cost"), "cost"),
+        currency=parse_text(rec, "currency"),
+        start_date=parse_date(rec.get("start_date"), "start_date"),
+        end_date=parse_date(rec.get("end_date"), "end_date"),
+    )
 
 
 def customers(data: dict[str, Any]) -> Listing[VendorCustomer]:
-    listing: Listing[VendorCustomer] = Listing()
-    for rec in data["customers"]:
-        try:
-            if not isinstance(rec, dict) or not rec.get("id") or not rec.get("name"):
-                raise ValueError("a customer needs an 'id' and a 'name'")
-            addr = rec.get("address") or {}
-            state = str(rec.get("state") or "Active")
-            listing.items.append(VendorCustomer(
-                external_id=str(rec["id"]), name=str(rec["name"]).strip(), active=state.lower() != "terminated",
-                state=state,
-                address=Address(addr.get("line"), addr.get("city"), addr.get("postcode"), addr.get("country")),
-                contract_end_date=_date(rec.get("contract_end"), "contract_end"),
-                email=rec.get("email"),
-            ))
-        except (ValueError, AttributeError) as exc:
-            rid = rec.get("id") if isinstance(rec, dict) else None
-            listing.problems.append(RecordProblem(str(rid) if rid else None, None, str(exc)))
-    return listing
+    return map_records(data["customers"], _customer)
 
 
 def subscriptions(data: dict[str, Any], customer_id: str) -> Listing[VendorSubscription]:
-    listing: Listing[VendorSubscription] = Listing()
-    for rec in data.get("subscriptions", []):
-        if not isinstance(rec, dict) or str(rec.get("customer_id")) != customer_id:
-            continue
-        try:
-            if not rec.get("id") or not rec.get("name"):
-                raise ValueError("a subscription needs an 'id' and a 'name'")
-            quantity = rec.get("quantity")
-            if quantity is not None and (isinstance(quantity, bool) or not str(quantity).strip().isdigit()):
-                raise ValueError(f"quantity is not a whole number: {quantity!r}")
-            status = str(rec.get("status") or "Active")
-            listing.items.append(VendorSubscription(
-                external_id=str(rec["id"]), customer_external_id=customer_id, name=str(rec["name"]),
-                status=status, terminated=status.lower() in ("terminated", "cancelled"),
-                quantity=int(str(quantity).strip()) if quantity is not None else None,
-                price=_decimal(rec.get("price"), "price"), cost=_decimal(rec.get("cost"), "cost"),
-                currency=rec.get("currency"),
-                start_date=_date(rec.get("start_date"), "start_date"),
-                end_date=_date(rec.get("end_date"), "end_date"),
-            ))
-        except ValueError as exc:
-            listing.problems.append(RecordProblem(str(rec.get("id")), rec.get("name"), str(exc)))
-    return listing
+    mine = [rec for rec in data.get("subscriptions", [])
+            if isinstance(rec, dict) and str(rec.get("customer_id")) == customer_id]
+    return map_records(mine, lambda rec: _subscription(rec, customer_id))

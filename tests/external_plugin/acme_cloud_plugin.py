@@ -6,7 +6,7 @@ core can be shown without any network.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import SecretStr
 
 from core import (
     Address,
@@ -35,7 +35,7 @@ SUBSCRIPTIONS = {
 
 
 class AcmeSettings(VendorSettings):
-    api_key: str = Field(min_length=1)
+    api_key: SecretStr
 
 
 @hookimpl
@@ -45,7 +45,7 @@ def integrator_settings_model():
 
 @hookimpl
 def integrator_connect(settings):
-    if settings.api_key != "good-key":
+    if settings.api_key.get_secret_value() != "good-key":
         raise AuthenticationError("Acme Cloud refused the API key: create a new one in the Acme portal")
     return Connection(vendor="acme_cloud", title="Acme Cloud", account=VendorAccount("ACME", "Acme Reseller"))
 
