@@ -138,6 +138,17 @@ def _set_cookie(client: TestClient, value: str) -> None:
     client.cookies.set("integrator_console", value)
 
 
+def test_parallel_guesses_cannot_slip_past_the_rate_limit(app, limiter):
+    from concurrent.futures import ThreadPoolExecutor
+
+    asgi = create_app(app, limiter=limiter, password_hash=hash_password(CONSOLE_PASSWORD))
+    clients = [TestClient(asgi, base_url="http://127.0.0.1") for _ in range(12)]
+    forms = [{"csrf": csrf_of(c.get("/login").text), "password": "a guess", "next": "/"} for c in clients]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(lambda c, form: c.post("/login", data=form).status_code, clients, forms))
+    assert sorted(codes) == [401] * 5 + [429] * 7
+
+
 def test_the_session_cookie_is_signed_httponly_samesite_and_expires(logged_in: TestClient, client, clock):
     response = log_in(client)
     cookie = response.headers["set-cookie"]

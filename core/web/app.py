@@ -90,9 +90,11 @@ class Console:
             self.flashes.clear()
         self.flashes.setdefault(session.sid, []).append((kind, message))
 
-    def record(self, request: Request, session: ConsoleSession, action: str, outcome: str,
-               detail: str | None = None) -> None:
-        audit.record(self.app.sessions, session.label, client_of(request), action, outcome, detail)
+    async def record(self, request: Request, session: ConsoleSession | None, action: str, outcome: str,
+                     detail: str | None = None) -> None:
+        """Keep what was done (off the event loop: it writes to the database)."""
+        label = session.label if session is not None else "-"
+        await run_in_threadpool(audit.record, self.app.sessions, label, client_of(request), action, outcome, detail)
 
     def render(self, request: Request, session: ConsoleSession, template: str, status_code: int = 200,
                **context: Any) -> Response:
@@ -142,7 +144,7 @@ def action(handler: Handler) -> Handler:
             return _to_login(request)
         form = await request.form()
         if not session.csrf_ok(_token(request, form)):
-            return _refused(console, request, session)
+            return await _refused(console, request, session)
         response = await handler(request, session, form)
         return console.set_cookie(response, request, session)
 
@@ -155,8 +157,9 @@ def _token(request: Request, form: FormData) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _refused(console: Console, request: Request, session: ConsoleSession) -> Response:
-    console.record(request, session, f"{request.method} {request.url.path}", "refused", "missing or wrong CSRF token")
+async def _refused(console: Console, request: Request, session: ConsoleSession) -> Response:
+    await console.record(request, session, f"{request.method} {request.url.path}", "refused",
+                         "missing or wrong CSRF token")
     return console.render(request, session, "message.html", status_code=403, title="Refused",
                           message="This form has expired or did not come from this console. "
                                   "Go back, reload the page and try again.")
@@ -195,34 +198,34 @@ async def login(request: Request) -> Response:
                               configured=True, error="The login form expired: try again.")
     target = _safe_next(str(form.get("next") or ""))
     client = client_of(request)
-    wait = console.limiter.retry_after(client)
+    wait = console.limiter.attempt(client)
     if wait:
-        audit.record(console.app.sessions, anonymous.label, client, "login", "refused", "too many failed logins")
+        await console.record(request, anonymous, "login", "refused", "too many failed logins")
         response = console.render(request, anonymous, "login.html", status_code=429, next=target, configured=True,
                                   error=f"Too many failed logins from this address: try again in "
                                         f"{max(1, round(wait / 60))} minute(s).")
         response.headers["retry-after"] = str(wait)
         return response
-    stored = console.password_hash()
+    stored = await run_in_threadpool(console.password_hash)
     if stored is None:
+        console.limiter.succeeded(client)  # not a guess: nothing to guess yet
         return console.render(request, anonymous, "login.html", status_code=503, next=target, configured=False)
     password = str(form.get("password") or "")
     if not await run_in_threadpool(verify_password, password, stored):
-        console.limiter.failed(client)
-        audit.record(console.app.sessions, anonymous.label, client, "login", "refused", "wrong password")
+        await console.record(request, anonymous, "login", "refused", "wrong password")
         return console.render(request, anonymous, "login.html", status_code=401, next=target, configured=True,
                               error="Wrong password.")
     console.limiter.succeeded(client)
     session = ConsoleSession(authenticated=True, login_at=console.clock())  # a new id: no session fixation
     console.signer.revoke(anonymous)
-    audit.record(console.app.sessions, session.label, client, "login", "ok")
+    await console.record(request, session, "login", "ok")
     return console.set_cookie(back(target), request, session)
 
 
 @action
 async def logout(request: Request, session: ConsoleSession, form: FormData) -> Response:
     console = console_of(request)
-    console.record(request, session, "logout", "ok")
+    await console.record(request, session, "logout", "ok")
     console.signer.revoke(session)
     response = back("/login")
     response.delete_cookie(COOKIE, path="/")

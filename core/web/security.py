@@ -188,11 +188,13 @@ class LoginLimiter:
         while times and moment - times[0] >= self.window:
             times.popleft()
 
-    def retry_after(self, client: str) -> int:
-        """Seconds this client must wait before trying again; 0 when it may try now."""
+    def attempt(self, client: str) -> int:
+        """Count a login attempt as failed until it succeeds (so parallel guesses cannot slip past the
+        limit while their passwords are checked); return how many seconds the client must wait first,
+        0 when it may try now."""
         with self._lock:
             moment = self._clock()
-            mine = self._failures.get(client, deque())
+            mine = self._failures.setdefault(client, deque())
             self._trim(mine, moment)
             self._trim(self._all, moment)
             waits = []
@@ -200,19 +202,19 @@ class LoginLimiter:
                 waits.append(self.window - (moment - mine[0]))
             if len(self._all) >= self.overall:
                 waits.append(self.window - (moment - self._all[0]))
-            return int(max(waits)) + 1 if waits else 0
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            moment = self._clock()
-            self._failures.setdefault(client, deque()).append(moment)
+            if waits:
+                return int(max(waits)) + 1
+            mine.append(moment)
             self._all.append(moment)
             if len(self._failures) > 10_000:  # a flood of addresses must not grow memory without bound
                 self._failures = {k: v for k, v in self._failures.items() if v and moment - v[-1] < self.window}
+            return 0
 
     def succeeded(self, client: str) -> None:
         with self._lock:
-            self._failures.pop(client, None)
+            mine = self._failures.pop(client, deque())
+            if mine and mine[-1] in self._all:
+                self._all.remove(mine[-1])
 
 
 # -- response headers and the Host check --------------------------------------------------------

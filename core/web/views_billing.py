@@ -86,7 +86,7 @@ async def billing_csv(request: Request, session: ConsoleSession) -> Response:
         return Response(f"{exc}\n", status_code=400, media_type="text/plain")
     buffer = io.StringIO()
     billing.write_csv(report.lines, buffer)
-    console.record(request, session, "billing charges " + " ".join(f"--{k} {v}" for k, v in filters.items() if v)
+    await console.record(request, session, "billing charges " + " ".join(f"--{k} {v}" for k, v in filters.items() if v)
                    + " --csv", "ok", f"{len(report.lines)} lines")
     return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "content-disposition": f'attachment; filename="charges-{report.period}.csv"'})

@@ -63,7 +63,7 @@ async def start_import(request: Request, session: ConsoleSession, form: FormData
                                  session_label=session.label, client=client_of(request))
     except IntegratorError as exc:
         console.flash(session, "error", str(exc))
-        console.record(request, session, f"import {entity} {vendor}", "refused", str(exc))
+        await console.record(request, session, f"import {entity} {vendor}", "refused", str(exc))
         return back("/imports")
     return back(f"/imports/job/{quote(job.id)}")
 

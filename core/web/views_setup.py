@@ -108,10 +108,10 @@ async def test_configuration(request: Request, session: ConsoleSession, form: Fo
         result = await run_in_threadpool(check_connection, console.app, vendor)
     except IntegratorError as exc:
         console.flash(session, "error", f"{vendor}: {exc}")
-        console.record(request, session, f"test-connection {vendor}", "failed", str(exc))
+        await console.record(request, session, f"test-connection {vendor}", "failed", str(exc))
     else:
         console.flash(session, "ok", f"{vendor}: {result.line()}")
-        console.record(request, session, f"test-connection {vendor}", "ok", result.line())
+        await console.record(request, session, f"test-connection {vendor}", "ok", result.line())
     return back(f"/integrations#{vendor}")
 
 
@@ -158,14 +158,14 @@ async def mappings_generate(request: Request, session: ConsoleSession, form: For
         plan, problems = await run_in_threadpool(generate_mappings, console.app, vendor)
     except IntegratorError as exc:
         console.flash(session, "error", str(exc))
-        console.record(request, session, f"mappings generate {vendor}", "failed", str(exc))
+        await console.record(request, session, f"mappings generate {vendor}", "failed", str(exc))
     else:
         mapped = [a for a in plan.actions if a.kind == "map"]
         summary = f"{len(mapped)} mapped, {len(plan.actions) - len(mapped)} left unmapped"
         console.flash(session, "ok", f"Generate mappings: {summary}")
         for problem in problems:
             console.flash(session, "error", problem)
-        console.record(request, session, f"mappings generate {vendor}", "ok", summary)
+        await console.record(request, session, f"mappings generate {vendor}", "ok", summary)
     return back(f"/mappings?vendor={quote(vendor)}")
 
 
@@ -187,10 +187,10 @@ async def mappings_add(request: Request, session: ConsoleSession, form: FormData
         message = await run_in_threadpool(add)
     except IntegratorError as exc:
         console.flash(session, "error", str(exc))
-        console.record(request, session, what, "failed", str(exc))
+        await console.record(request, session, what, "failed", str(exc))
     else:
         console.flash(session, "ok", message)
-        console.record(request, session, what, "ok")
+        await console.record(request, session, what, "ok")
     return back(f"/mappings?vendor={quote(vendor)}")
 
 
@@ -210,10 +210,10 @@ async def mappings_remove(request: Request, session: ConsoleSession, form: FormD
         message = await run_in_threadpool(remove)
     except IntegratorError as exc:
         console.flash(session, "error", str(exc))
-        console.record(request, session, what, "failed", str(exc))
+        await console.record(request, session, what, "failed", str(exc))
     else:
         console.flash(session, "ok", message)
-        console.record(request, session, what, "ok")
+        await console.record(request, session, what, "ok")
     return back(f"/mappings?vendor={quote(vendor)}")
 
 
