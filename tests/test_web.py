@@ -320,6 +320,27 @@ def test_a_non_loopback_bind_without_tls_is_refused(cli, config):
     assert half.code == 2 and "--certfile and --keyfile go together" in half.err
 
 
+def test_with_tls_a_non_loopback_bind_is_allowed_and_a_broken_certificate_refused(cli, config, monkeypatch,
+                                                                                   tmp_path):
+    import shutil
+    import subprocess
+
+    calls = []
+    monkeypatch.setattr("core.web.command.serve", lambda app, host, port, **kw: calls.append((host, kw)))
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    broken = cli("web", "--host", "0.0.0.0", "--certfile", str(tmp_path / "junk.pem"),
+                 "--keyfile", str(tmp_path / "junk.pem"))
+    assert broken.code == 2 and broken.err.startswith("integrator: error: cannot use --certfile ") and not calls
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a throw-away certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=console.example",
+                    "-days", "1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    assert cli("web", "--host", "0.0.0.0", "--certfile", str(cert), "--keyfile", str(key)).code == 0
+    assert calls == [("0.0.0.0", {"certfile": str(cert), "keyfile": str(key), "behind_proxy": False,
+                                  "forwarded_allow_ips": "127.0.0.1", "allowed_hosts": None})]
+
+
 def test_behind_a_proxy_a_non_loopback_bind_is_allowed(cli, config, monkeypatch):
     calls = []
     monkeypatch.setattr("core.web.command.serve", lambda app, host, port, **kw: calls.append((host, port, kw)))
@@ -481,3 +502,13 @@ def test_set_password_on_a_terminal_asks_twice_without_echoing(config, app):
     assert os.waitstatus_to_exitcode(status) == 0 and "typed on a terminal" not in shown
     with TestClient(create_app(app), base_url="http://127.0.0.1") as client:
         assert log_in(client, "typed on a terminal").status_code == 303
+
+
+def test_over_https_the_cookie_is_secure_and_hsts_is_sent(app):
+    asgi = create_app(app, password_hash=hash_password(CONSOLE_PASSWORD))
+    with TestClient(asgi, base_url="https://127.0.0.1") as client:
+        response = log_in(client)
+        assert "Secure" in response.headers["set-cookie"]
+        assert client.get("/integrations").headers["strict-transport-security"] == "max-age=31536000"
+    with TestClient(asgi, base_url="http://127.0.0.1") as plain:
+        assert "strict-transport-security" not in plain.get("/login").headers
