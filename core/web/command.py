@@ -133,7 +133,8 @@ def set_password(ctx: click.Context, print_hash: bool) -> None:
     if print_hash:
         click.echo(hashed)
         return
-    app = ctx.obj.app
+    # Only the database is needed: a vendor's password variable may be unset here.
+    app = getattr(ctx.obj, "local_app", None) or ctx.obj.app
     store_password(app.sessions, hashed)
     audit.record(app.sessions, "cli", None, "web set-password", "ok", f"by {_who()}")
     click.echo("Console password set; every open console session has ended.")
