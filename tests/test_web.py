@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -512,3 +513,24 @@ def test_over_https_the_cookie_is_secure_and_hsts_is_sent(app):
         assert client.get("/integrations").headers["strict-transport-security"] == "max-age=31536000"
     with TestClient(asgi, base_url="http://127.0.0.1") as plain:
         assert "strict-transport-security" not in plain.get("/login").headers
+
+
+def test_stopping_the_console_stops_an_import_at_a_safe_point_and_records_it(write_config, sandbox, db):
+    app = make_app(write_config(max_concurrency=1))
+    asgi = create_app(app, password_hash=hash_password(CONSOLE_PASSWORD))
+    with TestClient(asgi, base_url="http://127.0.0.1") as client:
+        log_in(client)
+        token = csrf_of(client.get("/imports").text)
+        wait_for_job(client, client.post("/imports/also/customers", data={"csrf": token, "mode": "start"},
+                                         follow_redirects=False).headers["location"])
+        sandbox.state.latency = 0.2  # eleven customers, one at a time: a couple of seconds
+        started = client.post("/imports/also/subscriptions", data={"csrf": token, "mode": "start"},
+                              follow_redirects=False)
+        deadline = time.monotonic() + 30
+        while client.get(started.headers["location"] + "/status").json()["done"] < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    # leaving the block stops the application as uvicorn does on SIGTERM
+    [(status, errors)] = db.query("SELECT status, errors FROM sync_runs WHERE entity = 'subscriptions'")
+    assert status == "failed" and "the rest were left as they were" in str(errors)
+    assert db.query("SELECT count(*) FROM sync_runs WHERE status = 'running'") == [(0,)]

@@ -6,11 +6,12 @@ Every page but the login needs a logged-in session; every POST needs the session
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -269,6 +270,11 @@ def create_app(app: App, *, allowed_hosts: list[str] | None = None, limiter: Log
                 getattr(route.endpoint, "needs_login", False) and route.methods <= {"GET", "HEAD"})
             if not guarded:
                 raise AssertionError(f"console route {route.path} has neither @page nor @action")
-    starlette = Starlette(routes=table)
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(console.jobs.stop)  # imports in flight stop at a safe point, recorded
+
+    starlette = Starlette(routes=table, lifespan=lifespan)
     starlette.state.console = console
     return SecurityHeaders(starlette, allowed_hosts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -64,6 +65,8 @@ class Jobs:
         self.app = app
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self.cancel = threading.Event()  # set when the console stops: imports end at their next safe point
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -90,8 +93,21 @@ class Jobs:
             finished = [k for k, j in self._jobs.items() if not j.running]
             for key in finished[:max(0, len(self._jobs) - KEEP)]:
                 del self._jobs[key]
-        threading.Thread(target=self._run, args=(job,), name=f"console-import-{vendor}", daemon=True).start()
+            if self.cancel.is_set():
+                raise UsageError("the console is stopping")
+            thread = threading.Thread(target=self._run, args=(job,), name=f"console-import-{vendor}", daemon=True)
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
         return job
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Ask running imports to stop between customers and wait for them to record how far they got."""
+        self.cancel.set()
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self, job: Job) -> None:
         def progress(done: int, total: int) -> None:
@@ -99,10 +115,12 @@ class Jobs:
 
         try:
             if job.entity == "customers":
-                job.report = import_customers(self.app, job.vendor, dry_run=job.dry_run, progress=progress)
+                job.report = import_customers(self.app, job.vendor, dry_run=job.dry_run, progress=progress,
+                                              cancel=self.cancel)
             else:
                 job.report = import_subscriptions(self.app, job.vendor, dry_run=job.dry_run, progress=progress,
-                                                  allow_mass_deactivation=job.allow_mass_deactivation)
+                                                  allow_mass_deactivation=job.allow_mass_deactivation,
+                                                  cancel=self.cancel)
         except IntegratorError as exc:  # e.g. the daemon holds the integration's lock
             job.error = str(exc)
         except SQLAlchemyError as exc:
