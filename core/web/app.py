@@ -12,6 +12,7 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -63,6 +64,7 @@ class Console:
         self.clock = clock
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["vendors"] = lambda: list(app.config.integrations)
+        self.templates.env.filters["money"] = money
         self.flashes: dict[str, list[tuple[str, str]]] = {}
 
     def password_hash(self) -> str | None:
@@ -103,6 +105,15 @@ class Console:
                        logged_in=session.authenticated)
         response = self.templates.TemplateResponse(request, template, context, status_code=status_code)
         return self.set_cookie(response, request, session)
+
+
+def money(value: Any) -> str:
+    """A price as people read it: at least two decimals ("3.10"), more only when there are more."""
+    if value is None:
+        return "—"
+    amount = Decimal(str(value))
+    cents = amount.quantize(Decimal("0.01"))
+    return str(cents) if cents == amount else format(amount.normalize(), "f")
 
 
 def client_of(request: Request) -> str:
