@@ -443,7 +443,11 @@ def test_integrator_web_serves_the_console_until_stopped(config, monkeypatch, st
                             cwd=Path(__file__).resolve().parent.parent, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stderr is not None
-        line = proc.stderr.readline()  # its readiness signal: the address it listens on
+        lines = []
+        while not lines or not lines[-1].startswith("integrator web: console at "):  # its readiness signal
+            lines.append(proc.stderr.readline())
+            assert lines[-1], f"integrator web ended before serving: {lines}"
+        line = lines[-1]
         assert line.startswith("integrator web: console at http://127.0.0.1:"), line
         url = line.split(" at ", 1)[1].split()[0]
         with urllib.request.urlopen(url + "login", timeout=10) as response:
