@@ -15,6 +15,7 @@ from core.types import (
     Listing,
     RecordProblem,
     VendorAccount,
+    VendorCharge,
     VendorCustomer,
     VendorSubscription,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "Listing",
     "RecordProblem",
     "VendorAccount",
+    "VendorCharge",
     "VendorCustomer",
     "VendorSubscription",
     "hookimpl",

@@ -1,7 +1,8 @@
 """Telling a person when a sync needs attention: a webhook and/or an e-mail.
 
 Events: ``failed`` (a run failed), ``partial`` (a run finished with errors), ``held_back`` (the
-mass-deactivation guard held licences back) and ``stale`` (no successful sync for too long).
+mass-deactivation guard held licences back), ``stale`` (no successful sync for too long) and
+``leak`` (``billing reconcile`` found the vendor billing something no customer is charged for).
 A failure to notify is logged; it never fails the sync.
 """
 
@@ -20,7 +21,7 @@ from core.secrets import read_secret_file
 from core.settings import check_vendor_url
 
 log = logging.getLogger(__name__)
-Event = Literal["failed", "partial", "held_back", "stale"]
+Event = Literal["failed", "partial", "held_back", "stale", "leak"]
 
 
 class EmailAlerts(BaseModel):
@@ -50,7 +51,7 @@ class AlertSettings(BaseModel):
 
     webhook_url: str | None = None
     email: EmailAlerts | None = None
-    on: list[Event] = Field(default_factory=lambda: ["failed", "partial", "held_back", "stale"])
+    on: list[Event] = Field(default_factory=lambda: ["failed", "partial", "held_back", "stale", "leak"])
     timeout_seconds: float = 10.0
 
     @field_validator("webhook_url")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core import store
 from core.cli_billing import billing_group
+from core.cli_reconcile import reconcile_cmd
 from core.config import config_path, load_config
 from core.db import open_database
 from core.db import reason as db_reason
@@ -424,6 +425,7 @@ def _utc(stamp: str | None) -> str:
 
 register_plugin_commands(cli)
 cli.add_command(billing_group)
+billing_group.add_command(reconcile_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

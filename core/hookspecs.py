@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         DemoSandbox,
         LicenceGone,
         Listing,
+        VendorCharge,
         VendorCustomer,
         VendorSubscription,
     )
@@ -103,6 +104,26 @@ def integrator_list_subscriptions(
 
     :param connection: what :func:`integrator_connect` returned, shared by every thread.
     :param customer: one of the customers :func:`integrator_list_customers` returned.
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def integrator_list_charges(connection: Connection, year: int, month: int) -> Listing[VendorCharge]:
+    """Return what the vendor invoiced the connected account for one calendar month.
+
+    One :class:`VendorCharge` per invoice line: the subscription and its company, the days it
+    covers, the units, the unit cost and the cost (``Decimal``). For a month not yet closed, the
+    vendor's preview (projected) invoice when it has one. Charge lines that cannot be read go to
+    ``Listing.problems``; raise a ``VendorError`` when the invoice as a whole cannot be read.
+
+    Optional: a plugin that does not implement it has no invoice data, and
+    ``integrator billing reconcile`` says so instead of failing.
+
+    :param connection: the live connection returned by ``integrator_connect``.
+    :param year: the calendar year of the month, e.g. ``2026``.
+    :param month: the month, ``1`` to ``12``.
 
     .. versionadded:: 1
     """

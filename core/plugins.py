@@ -20,6 +20,7 @@ from core.types import (
     DemoSandbox,
     LicenceGone,
     Listing,
+    VendorCharge,
     VendorCustomer,
     VendorSubscription,
 )
@@ -188,3 +189,10 @@ class VendorFacade:
         if not isinstance(sandbox, DemoSandbox):
             raise PluginError(f"plugin {self.vendor!r}: integrator_demo_sandbox must return a DemoSandbox")
         return sandbox
+
+    def list_charges(self, connection: Connection, year: int, month: int) -> Listing[VendorCharge] | None:
+        """The vendor's invoice lines for one month; None when the plugin has no invoice data (no such hook)."""
+        if not self.implements("integrator_list_charges"):
+            return None
+        result = self._call("integrator_list_charges", connection=connection, year=year, month=month)
+        return contract.checked_listing(self.vendor, "integrator_list_charges", result, VendorCharge)

@@ -70,6 +70,26 @@ class VendorSubscription:
 
 
 @dataclass(frozen=True)
+class VendorCharge:
+    """One line of the vendor's invoice to us: what it billed for one subscription over some days.
+
+    ``start`` and ``end`` are the first and last day billed (both inclusive). ``units`` is None
+    for a charge that is not unit based (consumption, set-up fees). Money is ``Decimal``.
+    """
+
+    subscription_external_id: str
+    customer_external_id: str
+    service_name: str
+    start: date
+    end: date
+    units: Decimal | None
+    unit_cost: Decimal | None
+    cost: Decimal
+    currency: str | None
+    customer_name: str | None = None
+
+
+@dataclass(frozen=True)
 class RecordProblem:
     """A record the plugin could not read; it is reported and skipped, never fatal to the rest."""
 

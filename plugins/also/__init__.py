@@ -107,6 +107,13 @@ def integrator_list_subscriptions(connection: Connection, customer) -> Listing: 
 
 
 @hookimpl
+def integrator_list_charges(connection: Connection, year: int, month: int) -> Listing:
+    from plugins.also.invoices import list_charges
+
+    return list_charges(connection.client, year, month)
+
+
+@hookimpl
 def integrator_deactivate(licences, settings):  # type: ignore[no-untyped-def]
     return default_deactivations(licences, settings)
 

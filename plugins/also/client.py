@@ -206,6 +206,14 @@ class AlsoClient:
     def get_subscriptions(self, parent_account_id: int) -> list[Any]:
         return self._list("GetSubscriptions", {"parentAccountId": parent_account_id})
 
+    def get_invoices_for_period(self, year: int, month: int) -> list[Any]:
+        """The invoices of a closed month: one per customer company, each with its ``Charges``."""
+        return self._list("GetLatestInvoicesForPeriod", {"year": year, "month": month})
+
+    def get_preview_invoices(self) -> list[Any]:
+        """The projected invoices of the current, still open month."""
+        return self._list("GetPreviewInvoices", {})
+
     def _list(self, operation: str, body: dict[str, Any]) -> list[Any]:
         answer = self.call(operation, body)
         if not isinstance(answer, list):

@@ -21,6 +21,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from plugins.also.client import API_PATH
+from plugins.also.sandbox_invoices import InvoiceControls, answer_invoices
 
 DEFAULT_USERNAME = "api-user@acme-msp.example"
 DEFAULT_PASSWORD = "sandbox-password"
@@ -68,6 +69,7 @@ class SandboxState:
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     issued: list[str] = field(default_factory=list)  # every token ever handed out (tests look for leaks)
     calls: Counter[str] = field(default_factory=Counter)
+    invoice: InvoiceControls = field(default_factory=InvoiceControls)  # see sandbox_invoices
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take_fault(self, operation: str, account: int | None) -> FaultRule | None:
@@ -245,8 +247,19 @@ class _Handler(BaseHTTPRequestHandler):
                 self._fault(500, f"Account {parent} was not found.")
                 return
             self._json(data.subscriptions.get(parent, []))
+        elif operation in ("GetLatestInvoicesForPeriod", "GetLatestInvoices", "GetPreviewInvoices"):
+            self._invoices(operation, body)
         else:
             self._fault(404, f"Operation {operation} is not available in the sandbox.")
+
+    def _invoices(self, operation: str, body: dict[str, Any]) -> None:
+        state = self.server.state
+        with state.lock:
+            answer = answer_invoices(operation, body, state.data.companies, state.data.subscriptions, state.invoice)
+        if answer is None:
+            self._fault(400, "year and month are required.")
+        else:
+            self._json(answer)
 
     def _login(self, body: dict[str, Any]) -> None:
         state = self.server.state
@@ -282,6 +295,8 @@ class _Handler(BaseHTTPRequestHandler):
                 state.faults.clear()
             for fault in command.get("faults", []):
                 state.faults.append(FaultRule(**fault))
+            if isinstance(command.get("invoice"), dict):
+                state.invoice.apply(command["invoice"])
             calls = dict(state.calls)
         self._json({"calls": calls})
 
