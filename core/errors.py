@@ -27,6 +27,10 @@ class LockedError(IntegratorError):
     """Another process is already syncing the same integration."""
 
 
+class LockLostError(IntegratorError):
+    """A sync lost its integration's lock part-way (its lock connection was cut): it must write nothing more."""
+
+
 class VendorError(IntegratorError):
     """The vendor's API failed or answered something unusable."""
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +21,7 @@ from core import alerts, store
 from core.config import Config
 from core.db import reason as db_reason
 from core.db.models import SyncRun
-from core.errors import ConfigError, DatabaseError, IntegratorError
+from core.errors import ConfigError, DatabaseError, IntegratorError, LockLostError
 from core.locks import integration_lock
 from core.plugins import VendorFacade
 from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import, screen_companies
@@ -110,14 +111,22 @@ def _finish(app: App, report: RunReport) -> None:
 
 
 def _record(app: App, report: RunReport) -> None:
-    with app.sessions.begin() as session:
-        run = session.get(SyncRun, report.run_id)
-        assert run is not None
-        run.status = report.status
-        run.finished_at = store.now()
-        run.created, run.updated, run.deactivated = report.created, report.updated, report.deactivated
-        run.held_back = report.held_back
-        run.errors = list(report.errors)
+    """Write the run's outcome only over its own 'running' (compare-and-set): a run another process
+    took for dead stays failed, and a run that lost its lock writes nothing (the next sync fails it)."""
+    try:
+        with app.sessions.begin() as session:
+            owned = session.execute(update(SyncRun).where(SyncRun.id == report.run_id, SyncRun.status == "running")
+                                    .values(status=report.status, finished_at=store.now(), created=report.created,
+                                            updated=report.updated, deactivated=report.deactivated,
+                                            held_back=report.held_back, errors=list(report.errors))).rowcount
+    except LockLostError as exc:
+        owned, why = 0, str(exc)
+    else:
+        why = "another process marked this run failed while it ran; its outcome is not recorded"
+    if not owned:
+        report.status = "failed"
+        if why not in report.errors:
+            report.errors.append(why)
 
 
 class Upstream:

@@ -17,6 +17,7 @@ from core.errors import (
 )
 from plugins.also import sandbox as sb
 from plugins.also.client import AlsoClient, parse_fault
+from tests.processes import wait_for
 
 
 def client(server, username=sb.DEFAULT_USERNAME, password=sb.DEFAULT_PASSWORD, **kw) -> AlsoClient:
@@ -54,7 +55,8 @@ def test_a_token_past_its_lifetime_is_renewed(sandbox):
     sandbox.state.token_ttl = 0.2
     c = client(sandbox)
     c.get_companies(sb.RESELLER_ID)
-    time.sleep(0.3)
+    wait_for(lambda: all(expiry < time.monotonic() for _, expiry in sandbox.state.tokens.values()),
+             what="the token's lifetime to pass")
     assert len(c.get_companies(sb.RESELLER_ID)) == 12
     assert sandbox.state.calls["GetSessionToken"] == 2
 

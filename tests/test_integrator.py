@@ -9,20 +9,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import types
 import urllib.request
 from pathlib import Path
 
 import pytest
 import schedule
-from sqlalchemy.exc import SQLAlchemyError
 
 from core.config import load_config
 from core.db import open_database
 from core.plugins import get_plugin_manager
 from core.scheduler import Daemon
 from core.sync import App
+from tests.processes import StderrLines, spawn, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,23 +30,6 @@ def make_app(config_path: Path) -> App:
     pm = get_plugin_manager()
     config = load_config(config_path, pm)
     return App(config=config, pm=pm, sessions=open_database(config.database_url))
-
-
-def spawn(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "core.cli", *args], cwd=ROOT, env=os.environ.copy(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return
-        except SQLAlchemyError:  # the other process is still creating the schema
-            pass
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def test_run_once_syncs_customers_before_subscriptions_whatever_the_yaml_order(cli, write_config):
@@ -79,26 +61,11 @@ def test_a_second_sync_of_the_same_integration_is_refused_while_one_runs(cli, co
         result = cli("run", "--once")
         assert result.code == 1
         assert f"integration 'also' is being synced by process {first.pid}" in result.err
-        assert first.wait(timeout=60) == 0
+        _, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err
     finally:
         first.kill()
     assert {r["status"] for r in cli("history", "--json").json} == {"ok"}
-
-
-def test_a_run_left_running_by_a_killed_process_is_marked_failed_and_the_lock_recovered(cli, config, sandbox, db):
-    sandbox.state.latency = 0.2
-    victim = spawn("run", "--once")
-    wait_for(lambda: db.query("SELECT count(*) FROM sync_runs WHERE status='running'")[0][0] == 1)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
-    sandbox.state.latency = 0
-    result = cli("run", "--once")
-    assert result.code == 0, result.err
-    runs = cli("history", "--json").json
-    killed = [r for r in runs if r["status"] == "failed"]
-    assert len(killed) == 1 and f"the process {victim.pid} running this sync stopped" in killed[0]["errors"][0]
-    assert db.query("SELECT count(*) FROM sync_runs WHERE status='running'") == [(0,)]
-    assert len(cli("licences", "list", "--json").json) == 16
 
 
 def test_sigterm_during_a_sync_stops_cleanly_leaving_the_database_consistent(cli, write_config, sandbox, db):
@@ -106,9 +73,9 @@ def test_sigterm_during_a_sync_stops_cleanly_leaving_the_database_consistent(cli
     assert cli("import", "customers", "also").code == 0
     sandbox.state.latency = 0.3
     daemon = spawn("run")  # the daemon catches up at once: it never synced subscriptions successfully
-    wait_for(lambda: db.query("SELECT count(*) FROM licences")[0][0] >= 2, timeout=30)
+    wait_for(lambda: db.query("SELECT count(*) FROM licences")[0][0] >= 2, what="two licences committed")
     daemon.send_signal(signal.SIGTERM)
-    out, err = daemon.communicate(timeout=20)
+    out, err = daemon.communicate(timeout=60)
     assert daemon.returncode == 0, err
     assert "event=stopping signal=SIGTERM" in err and "event=daemon_stop" in err
     if db.is_sqlite:
@@ -121,7 +88,6 @@ def test_sigterm_during_a_sync_stops_cleanly_leaving_the_database_consistent(cli
     expected = {"100010": 3, "100011": 2, "100012": 2, "100013": 1, "100015": 2, "100016": 1, "100017": 1,
                 "100018": 2, "100020": 1, "100021": 1}
     assert per_company and all(expected[k] == v for k, v in per_company.items())
-    assert db.query("SELECT count(*) FROM integration_locks WHERE pid IS NOT NULL") == [(0,)]
     sandbox.state.latency = 0
     assert cli("run", "--once").code == 0
     assert len(cli("licences", "list", "--json").json) == 16
@@ -231,11 +197,11 @@ def test_sandbox_command_serves_the_api_in_the_foreground(tmp_path):
             except OSError:
                 return None
 
-        wait_for(lambda: answer() is not None, timeout=15)
+        wait_for(lambda: answer() is not None, what="the sandbox answering")
         assert isinstance(answer(), str)
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
+        proc.wait(timeout=60)
     assert proc.returncode == 0
 
 
@@ -243,46 +209,28 @@ def test_sandbox_command_serves_the_api_in_the_foreground(tmp_path):
 def test_an_idle_daemon_stops_on_a_signal_with_exit_zero(cli, config, signum, tmp_path):
     assert cli("run", "--once").code == 0
     daemon = spawn("run")
-    wait_for(lambda: daemon.poll() is None and time.sleep(1.0) is None, timeout=5)
-    daemon.send_signal(signum)
-    _, err = daemon.communicate(timeout=15)
-    assert daemon.returncode == 0 and "event=daemon_stop" in err
+    log = StderrLines(daemon)
+    try:
+        log.wait_for("event=daemon_start")  # logged once its signal handlers are in place
+        daemon.send_signal(signum)
+        assert daemon.wait(timeout=60) == 0
+    finally:
+        daemon.kill()
+    assert "event=daemon_stop" in log.finish()
 
 
-def test_a_lock_whose_holder_stopped_beating_on_another_machine_is_taken_over(cli, config, db):
-    from datetime import datetime, timedelta
-
-    assert cli("customers", "list").code == 0  # creates the schema
-    old = datetime.utcnow() - timedelta(minutes=10)
-    db.query("SELECT 1")  # the probe's engine is ready
-    with db.engine.begin() as conn:
-        from sqlalchemy import text
-
-        conn.execute(text("INSERT INTO integration_locks (vendor, host, pid, acquired_at, heartbeat_at) "
-                          "VALUES ('also', 'worker-2', 4242, :t, :t)"), {"t": old})
-        conn.execute(text("INSERT INTO sync_runs (vendor, entity, started_at, status, created, updated, deactivated, "
-                          "held_back, errors, host, pid) VALUES ('also', 'customers', :t, 'running', 0, 0, 0, 0, "
-                          "'[]', 'worker-2', 4242)"), {"t": old})
-    result = cli("run", "--once")
-    assert result.code == 0, result.err
-    runs = cli("history", "--json").json
-    dead = [r for r in runs if r["status"] == "failed"]
-    assert len(dead) == 1 and "the process 4242 running this sync stopped" in dead[0]["errors"][0]
-
-
-def test_a_lock_with_a_fresh_heartbeat_elsewhere_is_respected(cli, config, db):
+def test_a_lock_row_left_by_an_earlier_release_is_ignored(cli, config, db):
     from datetime import datetime
 
     from sqlalchemy import text
 
-    assert cli("customers", "list").code == 0
-    with db.engine.begin() as conn:
+    assert cli("customers", "list").code == 0  # creates the schema
+    with db.engine.begin() as conn:  # the lease of earlier releases, "held" with a fresh heartbeat
         conn.execute(text("INSERT INTO integration_locks (vendor, host, pid, acquired_at, heartbeat_at) "
                           "VALUES ('also', 'worker-2', 4242, :t, :t)"), {"t": datetime.utcnow()})
     result = cli("run", "--once")
-    assert result.code == 1 and "being synced by process 4242 on worker-2" in result.err
-    result = cli("run", "--once", "--skip-locked")
-    assert result.code == 0 and "skipped: integration 'also' is being synced by process 4242" in result.err
+    assert result.code == 0, result.err
+    assert {r["status"] for r in cli("history", "--json").json} == {"ok"}
 
 
 def test_several_processes_share_the_integrations_and_never_sync_one_twice_at_once(cli, write_config, sandbox,
@@ -299,7 +247,7 @@ def test_several_processes_share_the_integrations_and_never_sync_one_twice_at_on
     assert cli("customers", "list").code == 0  # the schema, before the workers race for it
     sandbox.state.latency = 0.05
     workers = [spawn("run", "--once", "--skip-locked") for _ in range(3)]
-    outputs = [w.communicate(timeout=120) for w in workers]
+    outputs = [w.communicate(timeout=180) for w in workers]
     assert [w.returncode for w in workers] == [0, 0, 0], outputs
     runs = cli("history", "--json").json
     assert {r["status"] for r in runs} == {"ok"}

@@ -138,7 +138,8 @@ class SyncRun(Base):
 
 
 class IntegrationLock(Base):
-    """One row per integration; a sync holds it so that no two processes sync the same one at once."""
+    """Unused: the heartbeat lease of earlier releases. Syncs now hold the database engine's own lock
+    (core/locks.py); the table stays in the schema so that no migration is needed."""
 
     __tablename__ = "integration_locks"
 
