@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -252,19 +251,33 @@ def test_every_console_action_is_recorded_with_its_session(logged_in: TestClient
     assert "mappings remove also --external-id 100010" in history and rows[0][0] in history
 
 
-def test_a_console_import_while_the_daemon_syncs_says_so_and_runs_nothing(logged_in: TestClient, db, app):
-    from core.db.models import IntegrationLock
+def test_a_console_import_while_the_daemon_syncs_says_so_and_runs_nothing(logged_in: TestClient, db, sandbox,
+                                                                           write_config):
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    with app.sessions.begin() as session:  # the daemon, a live process on this host, holds the lock
-        session.add(IntegrationLock(vendor="also", host=socket.gethostname(), pid=os.getppid(),
-                                    acquired_at=now(), heartbeat_at=now()))
-    token = csrf_of(logged_in.get("/imports").text)
-    started = logged_in.post("/imports/also/subscriptions", data={"csrf": token, "mode": "start"},
-                             follow_redirects=False)
-    status = wait_for_job(logged_in, started.headers["location"])
-    assert f"integration 'also' is being synced by process {os.getppid()}" in status["error"]
-    assert "wait for it to finish" in logged_in.get(started.headers["location"]).text
-    assert db.query("SELECT count(*) FROM sync_runs") == [(0,)]
+    write_config(max_concurrency=1)
+    sandbox.state.latency = 0.3  # the daemon's sync takes a few seconds
+    daemon = subprocess.Popen([sys.executable, "-m", "core.cli", "run", "--once"], env=os.environ.copy(),
+                              cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while db.query("SELECT count(*) FROM sync_runs WHERE status = 'running'") != [(1,)]:  # it holds the lock
+            assert daemon.poll() is None and time.monotonic() < deadline, "the daemon's sync did not start"
+            time.sleep(0.05)
+        token = csrf_of(logged_in.get("/imports").text)
+        started = logged_in.post("/imports/also/customers", data={"csrf": token, "mode": "start"},
+                                 follow_redirects=False)
+        status = wait_for_job(logged_in, started.headers["location"])
+        assert f"integration 'also' is being synced by process {daemon.pid}" in status["error"]
+        assert "wait for it to finish" in logged_in.get(started.headers["location"]).text
+    finally:
+        sandbox.state.latency = 0
+        assert daemon.wait(timeout=60) == 0
+    assert [row[0] for row in db.query("SELECT status FROM sync_runs")] == ["ok", "ok"]  # the daemon's two, no third
+    assert db.query("SELECT outcome FROM web_actions WHERE action = 'import customers also'") == [("failed",)]
 
 
 def test_the_import_flow_is_dry_run_first_then_start(logged_in: TestClient, db):

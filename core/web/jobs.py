@@ -110,6 +110,13 @@ class Jobs:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self, job: Job) -> None:
+        try:
+            self._import(job)
+            self._record(job)
+        finally:  # only now does the page (and a test) see it finished: its record is complete
+            job.finished_at = now()
+
+    def _import(self, job: Job) -> None:
         def progress(done: int, total: int) -> None:
             job.done, job.total = done, total
 
@@ -128,8 +135,8 @@ class Jobs:
         except Exception as exc:  # the page must say it ended, whatever happened
             log.exception("console import failed")
             job.error = f"internal error: {type(exc).__name__}: {exc}"
-        finally:
-            job.finished_at = now()
+
+    def _record(self, job: Job) -> None:
         report = job.report
         outcome = "failed" if job.error else ("dry run" if job.dry_run else report.status if report else "failed")
         detail = job.error or (report.summary() if report else None)
