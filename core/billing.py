@@ -21,6 +21,7 @@ from core.billing_ledger import HistoryEntry, Ledger, LicenceState, build_ledger
 from core.billing_settings import MODES, BillingSettings, Period, parse_period
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
 from core.errors import UsageError
+from core.names import lookup_name
 
 __all__ = [
     "FIELDS", "PRORATA", "RECURRING", "BillingSettings", "ChargeLine", "ChargeReport", "Period", "Totals",
@@ -82,6 +83,8 @@ def compute_charges(session: Session, period: Period, settings: BillingSettings,
     Raises UsageError for an unknown mode, customer or vendor (``known_vendors``: installed plugins,
     accepted even before they hold any licence)."""
     mode = mode or settings.mode
+    if customer is not None:
+        customer = lookup_name(customer)  # the spelling names are stored in, as `licences list` looks up
     if mode not in MODES:
         raise UsageError(f"--mode {mode!r}: choose one of {', '.join(MODES)}")
     if customer is not None and session.scalar(select(Customer.id).where(Customer.name == customer)) is None:
@@ -124,21 +127,41 @@ def load_ledgers(session: Session, settings: BillingSettings, *, vendor: str | N
         query = query.where(Licence.vendor == vendor)
         history_query = history_query.join(Licence, Licence.id == LicenceChange.licence_id).where(
             Licence.vendor == vendor)
+    # The rows first, then their history: a sync committing in between adds history rows newer than the
+    # rows read (undone at once: as if the charges had been read before it), never a row newer than its
+    # history (its new values would count from the change before).
+    rows = session.execute(query.order_by(Licence.id)).all()
     history: dict[int, list[HistoryEntry]] = {}
     for licence_id, changed_at, name, old, new, order in session.execute(history_query):
         history.setdefault(licence_id, []).append(HistoryEntry(changed_at, name, old, new, order))
     ledgers = []
-    for row in session.execute(query.order_by(Licence.id)):
+    for row in rows:
         licence_id, vendor_name, external_id, *values = row
         state = LicenceState(*values)
         ledgers.append(build_ledger(vendor_name, external_id, state, history.get(licence_id, []), settings.zone))
     return ledgers
 
 
+TEXT_FIELDS = frozenset({"customer", "vendor", "external_id", "licence", "currency"})
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def write_csv(lines: Iterable[ChargeLine], stream: TextIO) -> None:
-    """A header row with the JSON fields, then one row per line; an empty cell for a null."""
+    """A header row with the JSON fields, then one row per line; an empty cell for a null.
+
+    Text that comes from a vendor or the PSA (names, ids, currency) and starts like a spreadsheet
+    formula gets a leading apostrophe, so Excel shows it instead of running it; numbers and money are
+    written as they are (a credit's "-18.67" stays a number)."""
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(FIELDS)
     for line in lines:
         record = line.as_json()
-        writer.writerow(["" if record[name] is None else record[name] for name in FIELDS])
+        writer.writerow([_cell(name, record[name]) for name in FIELDS])
+
+
+def _cell(name: str, value: object) -> object:
+    if value is None:
+        return ""
+    if name in TEXT_FIELDS and isinstance(value, str) and value.startswith(FORMULA_START):
+        return f"'{value}"
+    return value

@@ -89,7 +89,8 @@ def prorate(quantity: int, unit: Decimal | None, days: int, period_days: int) ->
     """quantity x unit x days / period_days, rounded half-up to cents."""
     if unit is None:
         return None
-    return (Decimal(quantity) * unit * days / period_days).quantize(CENT, rounding=ROUND_HALF_UP)
+    amount = (Decimal(quantity) * unit * days / period_days).quantize(CENT, rounding=ROUND_HALF_UP)
+    return amount + 0  # a credit that rounds to nothing is 0.00, not -0.00
 
 
 def _line(ledger: Ledger, state: LicenceState, first: date, last: date, period: Period,

@@ -4,7 +4,8 @@ The sync writes the licence's current values on its row and one history row per 
 (``old`` and ``new`` as text) plus a ``created`` row when it first imports a licence. Walking the
 history backwards from the current row gives the state after every change; a change takes effect
 on the calendar day (in the billing time zone) of the sync that saw it, and when one day holds
-several changes the later one wins.
+several changes the later one wins. "Later" is the order the rows were written (their ids): a change
+stamped before an earlier-written one (the clock stepped back) counts from that earlier one's day.
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ class LicenceState:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One history row: ``changed_at`` in naive UTC, as stored; ``order`` breaks ties (the row id)."""
+    """One history row: ``changed_at`` in naive UTC, as stored; ``order``: the row id, the order of writing.
+
+    The row id, not the time stamp, orders the rows: a clock stepped back (a paused VM, an NTP correction)
+    can stamp a later sync before an earlier one, and undoing the changes out of order invents states."""
 
     changed_at: datetime
     field: str
@@ -99,7 +103,7 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
 def build_ledger(vendor: str, external_id: str, current: LicenceState, history: list[HistoryEntry],
                  zone: ZoneInfo) -> Ledger:
     """The licence's stretches from its current state and its history rows (any order)."""
-    entries = sorted(history, key=lambda e: (e.changed_at, e.order))
+    entries = sorted(history, key=lambda e: (e.order, e.changed_at))
     after: list[LicenceState] = [current] * len(entries)  # the state right after each entry
     state = current
     for index in range(len(entries) - 1, -1, -1):
@@ -113,7 +117,7 @@ def build_ledger(vendor: str, external_id: str, current: LicenceState, history: 
     for index, entry in enumerate(entries):
         if created is not None and index < created:
             continue
-        day = local_day(entry.changed_at, zone)
+        day = max(local_day(entry.changed_at, zone), changes[-1][0])  # never before an earlier change
         if index == created:
             start = after[index].start_date
             begins = max(day, start) if start is not None else day

@@ -86,8 +86,13 @@ def render_text(report: ChargeReport, timezone: str) -> str:
     flagged = {(ln.licence, ln.external_id, ln.billing_cycle) for ln in report.flagged()}
     if flagged:
         out += ["", "* billed on a non-monthly cycle, charged here as monthly: "
-                + "; ".join(f"{name} ({ident}): {cycle}" for name, ident, cycle in sorted(flagged))]
+                + "; ".join(_printable(f"{name} ({ident}): {cycle}") for name, ident, cycle in sorted(flagged))]
     return "\n".join(out)
+
+
+def _printable(text: str) -> str:
+    """Vendor text without control characters (an escape sequence would act on the terminal)."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def _indent(text: str) -> str:

@@ -23,6 +23,7 @@ from core.db import reason as db_reason
 from core.db.models import SyncRun
 from core.errors import ConfigError, DatabaseError, IntegratorError, LockLostError
 from core.locks import integration_lock
+from core.names import lookup_name
 from core.plugins import VendorFacade
 from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import, screen_companies
 from core.reconcile.licences import LicenceChangeSet, LicencePlan, LicenceRow, plan_deleted, plan_listed
@@ -287,7 +288,7 @@ def _select_targets(app: App, vendor: str, settings: VendorSettings, companies: 
     else:
         chosen = []
         for entry in wanted:
-            key = str(entry).strip()
+            key = lookup_name(str(entry))  # names are stored NFC and trimmed: "Café" typed on a Mac is NFD
             hits = [ext for ext, (_, _, ext_name) in mapped.items()
                     if key == ext or key == ext_name or (ext in upstream and upstream[ext].name == key)]
             if not hits:
@@ -386,7 +387,10 @@ class _LicenceRun:
         self.labels = {t.company.external_id: t.label for t in targets}
         self.ownership = RunOwnership(self.labels)
         # Only for companies whose listing lacked a licence they hold: what the guard needs at the end.
-        self.lacking: dict[str, tuple[_Target, int, set[str]]] = {}
+        self.lacking: dict[str, tuple[_Target, int, set[str], int]] = {}
+        # New licences -> the company that creates them, run-wide: a dry run rolls each batch back, so a
+        # later batch would not see the row an earlier one created.
+        self.new_here: dict[str, str] = {}
 
     def listing_failed(self, target: _Target) -> None:
         for waiting in self.ownership.failed(target.company.external_id):
@@ -406,7 +410,7 @@ class _LicenceRun:
                 {t.company.external_id: [s.external_id for s in listing.items] for t, listing in batch})
             writes: list[tuple[str, LicenceChangeSet]] = []
             plans: list[tuple[_Target, LicencePlan]] = []
-            new_here: dict[str, str] = {}  # licences first listed in this batch -> the company that creates them
+            new_here = self.new_here
             for target, listing in batch:
                 company = target.company.external_id
                 rows = current.get(company, [])
@@ -415,7 +419,8 @@ class _LicenceRun:
                 listed = {s.external_id for s in listing.items} | unreadable
                 settled = self.ownership.listed(company, (row.external_id for row in held), listed)
                 if any(row.external_id not in listed for row in held):
-                    self.lacking[company] = (target, len(listing.items), unreadable)
+                    unidentified = sum(1 for p in listing.problems if not p.external_id)
+                    self.lacking[company] = (target, len(listing.items), unreadable, unidentified)
                 for waiting in settled.kept:
                     lister, sub = waiting.payload
                     self._twice(lister, sub, company, "which keeps it")
@@ -438,6 +443,9 @@ class _LicenceRun:
                             self._twice(target, sub, row.vendor_customer_id, "which keeps it")
                         elif claim is Claim.HOLDER_FAILED:
                             self._twice(target, sub, row.vendor_customer_id, "whose listing failed; left there")
+                        elif claim is Claim.TAKEN:
+                            first = self.ownership.claimant(sub.external_id) or row.vendor_customer_id
+                            self._twice(target, sub, first, "which listed it first in this run")
                         if claim is not Claim.MOVE:
                             continue
                     items.append(sub)
@@ -484,14 +492,15 @@ class _LicenceRun:
                 current = store.licence_rows_by_company(session, self.vendor, {c: [] for c in chunk})
                 writes: list[tuple[str, LicenceChangeSet]] = []
                 for company in chunk:
-                    target, listed_count, unreadable = self.lacking[company]
+                    target, listed_count, unreadable, unidentified = self.lacking[company]
                     rows = current.get(company, [])
                     ids = candidates[company]
                     gone = [LicenceGone(r.external_id, r.name, Disappearance.DELETED)
                             for r in rows if r.external_id in ids and r.vendor_customer_id == company]
                     decisions = {d.external_id: d.action for d in self.facade.deactivate(gone, self.settings)}
                     plan = plan_deleted(target.company, rows, ids, decisions, listed_count=listed_count,
-                                        unreadable=unreadable, mass_threshold=self.settings.mass_deactivation_threshold,
+                                        unreadable=unreadable, unidentified=unidentified,
+                                        mass_threshold=self.settings.mass_deactivation_threshold,
                                         allow_mass_deactivation=self.allow_mass)
                     writes += [(company, change) for change in plan.writes]
                     plans.append((target, plan))

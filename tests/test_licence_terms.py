@@ -55,3 +55,17 @@ def test_terms_are_stored_shown_and_their_changes_recorded(cli, config, sandbox)
                for h in cli("licences", "history", "--customer", "Contoso Ltd", "--json").json]
     assert ("200100", "billing_cycle", "Monthly", "Annual") in history
     assert ("200100", "commitment_months", "12", "36") in history
+
+
+def test_an_overlong_term_is_unknown_and_never_costs_the_licence_its_update(cli, config, sandbox):
+    # Terms are informative: a 65-character SKU made the whole subscription "longer than the PSA keeps",
+    # so its quantity change (5 -> 7) was never imported and billing kept charging 5.
+    assert cli("import", "customers", "also").code == 0
+    assert cli("import", "subscriptions", "also").code == 0
+    record = sandbox.state.data.subscriptions[100010][0]
+    record["PriceableItems"][0]["ProductNumber"] = "X" * 65
+    record["Fields"][1]["Value"] = "7"
+    result = cli("import", "subscriptions", "also")
+    assert result.code == 0, result.err
+    lic = {lic["external_id"]: lic for lic in cli("licences", "list", "--json").json}[str(record["AccountId"])]
+    assert (lic["quantity"], lic["sku"]) == (7, None)

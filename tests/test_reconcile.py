@@ -80,3 +80,14 @@ def test_a_duplicate_subscription_id_is_used_once_and_reported():
     plan = plan_licences(COMPANY, 1, [sub("1", 2), sub("1", 9)], [], {}, set_price_and_cost=False)
     assert len(plan.creates) == 1 and plan.creates[0].values["quantity"] == 2
     assert plan.problems == ["Sub 1 (1): listed twice; the first is used"]
+
+
+def test_a_company_whose_name_is_only_white_space_is_reported_not_imported() -> None:
+    from core.reconcile.customers import screen_companies
+
+    # Normalising strips "   " to "": without this check a plugin's blank name created a customer named "".
+    blank = VendorCustomer(external_id="7", name=" \u00a0 ", active=True, state="Active")
+    kept, problems = screen_companies([blank, VendorCustomer(external_id="8", name="Fine Ltd", active=True,
+                                                             state="Active")])
+    assert [c.name for c in kept] == ["Fine Ltd"]
+    assert [(p.external_id, "empty" in p.message) for p in problems] == [("7", True)]

@@ -69,6 +69,34 @@ def test_price_and_cost_only_with_the_setting_and_never_touched_without(imported
     assert licences(imported)["200150"]["price"] == 21.0  # left as it was
 
 
+def test_a_price_with_more_decimals_than_the_psa_keeps_is_not_an_update_on_every_run(imported, write_config,
+                                                                                    sandbox):
+    # The licence row keeps 4 decimals; a vendor price of 19.123456 was stored as 19.1235 and then "changed"
+    # back to 19.123456 by every later sync: an update and a history row each night, with no upstream change.
+    write_config(set_price_and_cost=True)
+    find(sandbox, 100015, 200150)["PriceableItems"][0]["SalesPrice"] = 19.123456
+    find(sandbox, 100015, 200150)["PriceableItems"][0]["PurchasePrice"] = "17.00005"
+    assert imported("import", "subscriptions", "also").code == 0
+    again = imported("import", "subscriptions", "also")
+    assert again.code == 0 and "0 updated" in again.out, again.out
+    assert (licences(imported)["200150"]["price"], licences(imported)["200150"]["cost"]) == (19.1235, 17.0001)
+    assert [h["field"] for h in imported("licences", "history", "--json").json if h["external_id"] == "200150"] \
+        == ["created"]
+
+
+@pytest.mark.parametrize("price", ["1e12", "1e30", "-1e11"])
+def test_a_price_the_psa_cannot_keep_is_reported_and_the_rest_imported(imported, write_config, sandbox, price):
+    # licences.price is Numeric(14, 4): on PostgreSQL one such price was "numeric field overflow" and the
+    # whole run failed with nothing imported.
+    write_config(set_price_and_cost=True)
+    find(sandbox, 100015, 200150)["PriceableItems"][0]["SalesPrice"] = price
+    result = imported("import", "subscriptions", "also")
+    assert result.code == 1, result.err
+    assert "(200150): the price" in result.err and "larger than the PSA keeps" in result.err
+    held = licences(imported)
+    assert "200150" not in held and len(held) == 15
+
+
 def test_terminated_upstream_becomes_inactive_whatever_the_settings(imported, sandbox):
     imported("import", "subscriptions", "also")
     find(sandbox, 100010, 200100)["AccountState"] = "Terminated"
@@ -186,6 +214,20 @@ def test_an_unreadable_record_is_reported_and_its_licence_is_not_deleted(importe
     assert (lic["quantity"], lic["active"]) == (5, True)
 
 
+def test_a_record_without_an_id_holds_back_its_companys_deletions(imported, sandbox):
+    # Which licence the unreadable record is cannot be known, so none of the company's missing licences may
+    # be taken as deleted: 200100 (its AccountId gone) was zeroed as "deleted upstream".
+    imported("import", "subscriptions", "also")
+    del find(sandbox, 100010, 200100)["AccountId"]
+    result = imported("import", "subscriptions", "also")
+    assert result.code == 1
+    assert "Contoso Ltd (100010): Exchange Online (Plan 1): AccountId is missing" in result.err
+    assert "Contoso Ltd (100010): held back 1 deactivation(s): 1 record(s) of its listing could not be read" \
+        in result.err
+    lic = licences(imported)["200100"]
+    assert (lic["quantity"], lic["active"]) == (5, True)
+
+
 def test_unmapped_companies_never_get_licences(cli, config):
     cli("customers", "add", "Contoso Ltd")
     cli("mappings", "generate", "also")
@@ -197,6 +239,16 @@ def test_customer_subscriptions_to_import_selects_by_id_or_name(imported, write_
     write_config(customer_subscriptions_to_import=["100011", "Café Lumière SARL"])
     assert imported("import", "subscriptions", "also").code == 0
     assert {lic["customer"] for lic in licences(imported).values()} == {"Fabrikam GmbH", "Café Lumière SARL"}
+
+
+def test_customer_subscriptions_to_import_matches_a_name_typed_decomposed(imported, write_config):
+    import unicodedata
+
+    # A config file written on a Mac spells "Café" decomposed (NFD); the names are stored composed.
+    write_config(customer_subscriptions_to_import=[unicodedata.normalize("NFD", "Café Lumière SARL")])
+    result = imported("import", "subscriptions", "also")
+    assert result.code == 0, result.err
+    assert {lic["customer"] for lic in licences(imported).values()} == {"Café Lumière SARL"}
 
 
 def test_an_entry_matching_no_mapped_company_is_a_config_error(imported, write_config):

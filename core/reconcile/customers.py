@@ -56,8 +56,9 @@ class CustomerPlan:
 
 def screen_companies(companies: list[VendorCustomer]) -> tuple[list[VendorCustomer], list[RecordProblem]]:
     """The companies with their names normalised (:mod:`core.names`), and the ones no import may touch:
-    a name with a control character, and every copy of an account id the vendor lists more than once
-    (which copy is right cannot be known: neither may overwrite a customer's name or address)."""
+    a name with a control character or nothing but white space, and every copy of an account id the
+    vendor lists more than once (which copy is right cannot be known: neither may overwrite a
+    customer's name or address)."""
     counts = Counter(c.external_id for c in companies)
     kept: list[VendorCustomer] = []
     problems: list[RecordProblem] = []
@@ -75,6 +76,9 @@ def screen_companies(companies: list[VendorCustomer]) -> tuple[list[VendorCustom
             name = normalise_name(company.name)
         except ValueError as exc:
             problems.append(RecordProblem(company.external_id, company.name.strip()[:80], f"the name {exc}"))
+            continue
+        if not name:  # only white space: a customer named "" matches nothing a person can type
+            problems.append(RecordProblem(company.external_id, None, "the name is empty"))
             continue
         kept.append(company if name == company.name else replace(company, name=name))
     return kept, problems

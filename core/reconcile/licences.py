@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from core.db.models import LIMITS
@@ -17,6 +17,8 @@ from core.types import (
 )
 
 PRICE_FIELDS = ("price", "cost", "currency")
+MONEY_PLACES = Decimal("0.0001")  # licences.price and .cost are Numeric(14, 4): what the row keeps
+MONEY_LIMIT = Decimal("1e10")  # ... and no more than 10 digits before the point
 TERM_FIELDS = ("billing_cycle", "commitment_months", "sku", "tenant_id")  # licence terms, when the vendor gives them
 FIELDS = ("name", "status", "active", "quantity", "start_date", "end_date", *PRICE_FIELDS, "customer_id",
           *TERM_FIELDS)
@@ -102,6 +104,7 @@ def plan_licences(
     *,
     set_price_and_cost: bool,
     unreadable: set[str] = frozenset(),  # type: ignore[assignment]
+    unidentified: int = 0,
     mass_threshold: float = 0.5,
     allow_mass_deactivation: bool = False,
 ) -> LicencePlan:
@@ -112,7 +115,8 @@ def plan_licences(
     gone = {row.external_id for row in current
             if row.vendor_customer_id == company.external_id and row.external_id not in listed}
     deleted = plan_deleted(company, current, gone, decisions, listed_count=len(upstream), unreadable=unreadable,
-                           mass_threshold=mass_threshold, allow_mass_deactivation=allow_mass_deactivation)
+                           unidentified=unidentified, mass_threshold=mass_threshold,
+                           allow_mass_deactivation=allow_mass_deactivation)
     plan.deactivations += deleted.deactivations
     plan.held_back += deleted.held_back
     plan.unchanged += deleted.unchanged
@@ -145,6 +149,10 @@ def plan_listed(
         if too_long:
             plan.problems.append(f"{sub.name[:80]} ({sub.external_id[:64]}): {too_long} is longer than the PSA keeps")
             continue
+        too_large = _too_large(sub) if set_price_and_cost else None
+        if too_large:
+            plan.problems.append(f"{sub.name[:80]} ({sub.external_id[:64]}): {too_large}")
+            continue
         row = by_external.get(sub.external_id)
         new = _upstream_values(sub, company, customer_id, row, set_price_and_cost)
         if sub.terminated:
@@ -156,6 +164,11 @@ def plan_listed(
                                                  reason="terminated" if sub.terminated else None))
             continue
         changes = _diff(row.values(), new)
+        if not changes and row.vendor_customer_id != company.external_id:
+            # A move between two companies of one customer: no field changes, but the holder must, or the
+            # old holder's next listing "lacks" it and a failure of that listing blames the new one.
+            plan.updates.append(LicenceChangeSet(sub.external_id, sub.name, new, {}, row.id, "moved"))
+            continue
         if not changes:
             plan.unchanged += 1
             continue
@@ -173,11 +186,13 @@ def plan_deleted(
     *,
     listed_count: int,
     unreadable: set[str] = frozenset(),  # type: ignore[assignment]
+    unidentified: int = 0,
     mass_threshold: float = 0.5,
     allow_mass_deactivation: bool = False,
 ) -> LicencePlan:
     """What happens to the company's licences its listing no longer holds (``gone``), by the plugin's
-    ``decisions``, behind the mass-deactivation guard. ``listed_count``: how many records it listed."""
+    ``decisions``, behind the mass-deactivation guard. ``listed_count``: how many records it listed;
+    ``unidentified``: how many it could not read and that carry no id (any of them may be a missing one)."""
     plan = LicencePlan()
     deleted: list[LicenceChangeSet] = []
     for row in current:
@@ -190,7 +205,8 @@ def plan_deleted(
             deleted.append(LicenceChangeSet(row.external_id, row.name, new, changes, row.id, "deleted"))
         else:
             plan.unchanged += 1
-    plan.guard_reason = _mass_deactivation(company, listed_count, unreadable, current, deleted, mass_threshold)
+    plan.guard_reason = _mass_deactivation(company, listed_count, unreadable, current, deleted, mass_threshold,
+                                           unidentified)
     if plan.guard_reason and not allow_mass_deactivation:
         plan.held_back = deleted
     else:
@@ -202,10 +218,7 @@ def _too_long(sub: VendorSubscription) -> str | None:
     for label, value, limit in (("the name", sub.name, LIMITS["licence_name"]),
                                 ("the id", sub.external_id, LIMITS["external_id"]),
                                 ("the status", sub.status, LIMITS["status"]),
-                                ("the currency", sub.currency or "", LIMITS["currency"]),
-                                ("the billing cycle", sub.billing_cycle or "", LIMITS["billing_cycle"]),
-                                ("the SKU", sub.sku or "", LIMITS["sku"]),
-                                ("the tenant id", sub.tenant_id or "", LIMITS["tenant_id"])):
+                                ("the currency", sub.currency or "", LIMITS["currency"])):
         if len(value) > limit:
             return f"{label} ({len(value)} characters, at most {limit})"
     return None
@@ -222,13 +235,31 @@ def _upstream_values(
         "start_date": sub.start_date,
         "end_date": sub.end_date or company.contract_end_date,
         "customer_id": customer_id,
-        **{name: getattr(sub, name) for name in TERM_FIELDS},
+        **{name: _term(name, getattr(sub, name)) for name in TERM_FIELDS},
     }
     if prices:
-        values.update(price=sub.price, cost=sub.cost, currency=sub.currency)
+        # At the row's scale, as the database would round it: else every run "changes" 19.1235 to 19.123456.
+        values.update(price=_kept(sub.price), cost=_kept(sub.cost), currency=sub.currency)
     else:  # price and cost are never touched when the setting is off
         values.update({f: getattr(row, f) if row is not None else None for f in PRICE_FIELDS})
     return values
+
+
+def _too_large(sub: VendorSubscription) -> str | None:
+    for label, money in (("the price", sub.price), ("the cost", sub.cost)):
+        if money is not None and abs(money) >= MONEY_LIMIT - MONEY_PLACES / 2:
+            return f"{label} ({money}) is larger than the PSA keeps (at most {MONEY_LIMIT - MONEY_PLACES})"
+    return None
+
+
+def _term(name: str, value: Any) -> Any:
+    """A licence term as kept, or None (unknown) when longer than its column: terms are informative, and
+    an odd one never costs the licence its import."""
+    return None if isinstance(value, str) and len(value) > LIMITS.get(name, len(value)) else value
+
+
+def _kept(money: Decimal | None) -> Decimal | None:
+    return None if money is None else money.quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
 
 
 def _apply(action: DeactivationAction, values: dict[str, Any]) -> dict[str, Any]:
@@ -250,10 +281,14 @@ def _mass_deactivation(
     current: list[LicenceRow],
     deleted: list[LicenceChangeSet],
     threshold: float,
+    unidentified: int = 0,
 ) -> str | None:
     """Why these deletions look like a vendor mistake rather than real ones; None when they do not."""
     if not deleted:
         return None
+    if unidentified:
+        return (f"{unidentified} record(s) of its listing could not be read and carry no id, so any of these "
+                "licences may be among them")
     active = [r for r in current if r.vendor_customer_id == company.external_id and r.active and r.quantity > 0]
     if not listed_count and not unreadable and active:
         return f"the listing came back empty but {len(active)} active licence(s) were held"

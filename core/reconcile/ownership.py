@@ -6,7 +6,8 @@ only on what the listings say, never on how they were batched:
 - A licence held by company A and listed by company B moves to B only when A's listing in the same
   run does not hold it. While A has not been listed yet, the move waits for A's listing.
 - Listed by two companies: the one that holds it (or, for a new licence, the first to list it) keeps it,
-  and the run names both companies.
+  and the run names both companies. When the holder gives it up (or is not in the run) and two others
+  list it, the first of them takes it and the other is named.
 - A's listing failed: the licence stays with A (nothing of a failed customer changes).
 - A licence missing from its holder's listing is a deletion candidate; deletions are decided only once
   every listing of the run is in, because a later listing may hold it (a move).
@@ -30,6 +31,7 @@ class Claim(enum.Enum):
     WAIT = "wait"  # the holder's listing is still to come: decided when it arrives
     HELD_BY_HOLDER = "held_by_holder"  # the holder lists it too: it stays there, both are reported
     HOLDER_FAILED = "holder_failed"  # the holder's listing failed: it stays there, reported
+    TAKEN = "taken"  # an earlier listing of the run claimed it first: it goes (or waits to go) there, reported
 
 
 @dataclass
@@ -56,23 +58,34 @@ class RunOwnership:
     _state: dict[str, bool] = field(default_factory=dict)  # company -> its listing succeeded
     _waiting: dict[str, Waiting] = field(default_factory=dict)  # licence id -> its waiting move
     _missing: dict[str, str] = field(default_factory=dict)  # licence id -> holder whose listing lacks it
+    _claimed: dict[str, str] = field(default_factory=dict)  # licence id -> the lister it moves or waits to move to
 
     def __post_init__(self) -> None:
         self.companies = frozenset(self.companies)
 
     def claim(self, licence_id: str, holder: str, lister: str, payload: Any = None) -> Claim:
         """``lister`` lists a licence that ``holder`` holds."""
+        first = self._claimed.get(licence_id)
+        if first is not None and first != lister:
+            return Claim.TAKEN
         if holder not in self.companies:
+            self._claimed[licence_id] = lister
             return Claim.MOVE
         if holder not in self._state:
             self._waiting[licence_id] = Waiting(licence_id, holder, lister, payload)
+            self._claimed[licence_id] = lister
             return Claim.WAIT
         if not self._state[holder]:
             return Claim.HOLDER_FAILED
         if self._missing.get(licence_id) == holder:
             del self._missing[licence_id]
+            self._claimed[licence_id] = lister
             return Claim.MOVE
         return Claim.HELD_BY_HOLDER
+
+    def claimant(self, licence_id: str) -> str | None:
+        """The company that claimed ``licence_id`` first in this run (after a TAKEN claim)."""
+        return self._claimed.get(licence_id)
 
     def listed(self, company: str, held: Iterable[str], listed: set[str]) -> Resolution:
         """``company``'s listing came in: ``held`` are the licence ids it holds, ``listed`` the ids its
@@ -84,7 +97,11 @@ class RunOwnership:
             waiting = self._waiting.get(licence_id)
             if waiting is not None and waiting.holder == company:
                 del self._waiting[licence_id]
-                (resolution.kept if licence_id in listed else resolution.moves).append(waiting)
+                if licence_id in listed:
+                    del self._claimed[licence_id]  # it stays with its holder
+                    resolution.kept.append(waiting)
+                else:
+                    resolution.moves.append(waiting)
             elif licence_id not in listed:
                 self._missing[licence_id] = company
         return resolution
@@ -95,6 +112,7 @@ class RunOwnership:
         dropped = [w for w in self._waiting.values() if w.holder == company]
         for waiting in dropped:
             del self._waiting[waiting.licence_id]
+            del self._claimed[waiting.licence_id]
         return dropped
 
     def any_failed(self) -> bool:
