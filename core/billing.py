@@ -25,7 +25,7 @@ from core.names import lookup_name
 
 __all__ = [
     "FIELDS", "PRORATA", "RECURRING", "BillingSettings", "ChargeLine", "ChargeReport", "Period", "Totals",
-    "compute_charges", "load_ledgers", "money_text", "parse_period", "write_csv",
+    "compute_charges", "load_ledgers", "money_text", "parse_period", "spreadsheet_safe", "write_csv",
 ]
 
 
@@ -162,6 +162,11 @@ def write_csv(lines: Iterable[ChargeLine], stream: TextIO) -> None:
 def _cell(name: str, value: object) -> object:
     if value is None:
         return ""
-    if name in TEXT_FIELDS and isinstance(value, str) and value.startswith(FORMULA_START):
+    return spreadsheet_safe(value) if name in TEXT_FIELDS else value
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Text that a spreadsheet would run as a formula, with a leading apostrophe; anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return f"'{value}"
     return value

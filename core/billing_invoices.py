@@ -148,9 +148,16 @@ def report_json(result: Reconciliation) -> dict[str, Any]:
     }
 
 
+CSV_TEXT_FIELDS = frozenset({"customer", "vendor", "external_id", "licence", "status", "currency", "vendor_company",
+                             "note"})
+
+
 def csv_rows(result: Reconciliation) -> list[list[Any]]:
+    """The CSV's rows; text that a spreadsheet would run as a formula is shown, never run (as in charges)."""
+    from core.billing import spreadsheet_safe
+
     rows = []
     for line in result.lines:
         data = line_json(line)
-        rows.append([data[name] for name in CSV_FIELDS])
+        rows.append([spreadsheet_safe(data[name]) if name in CSV_TEXT_FIELDS else data[name] for name in CSV_FIELDS])
     return rows

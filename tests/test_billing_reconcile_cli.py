@@ -169,6 +169,17 @@ def test_csv_has_a_header_and_one_row_per_line(synced, sandbox):
         ("200100", "matched", "13.50", "15.50"), ("200101", "units_differ", "147.00", "140.00")]
 
 
+def test_csv_text_that_a_spreadsheet_would_run_is_shown_not_run(synced, sandbox):
+    sandbox.state.invoice.apply({  # a vendor's service name, on a leak line
+        "extra_charges": [{"company": 100010, "account_id": 299999, "units": 1, "unit_cost": "12.00",
+                           "service_name": '=HYPERLINK("http://evil.example","Exchange")'}],
+        "unit_costs": {"200100": "3.50"}})  # and a negative margin: "-2.00"
+    rows = list(csv.DictReader(io.StringIO(reconcile(synced, "--customer", "Contoso Ltd", "--csv").out)))
+    leak = next(r for r in rows if r["external_id"] == "299999")
+    assert leak["licence"] == '\'=HYPERLINK("http://evil.example","Exchange")'
+    assert next(r for r in rows if r["external_id"] == "200100")["margin"] == "-2.00"  # money stays a number
+
+
 def test_the_table_shows_each_customers_totals(synced):
     result = reconcile(synced, "--customer", "Contoso Ltd")
     assert result.code == 0
