@@ -25,7 +25,7 @@ Event = Literal["failed", "partial", "held_back", "stale", "leak"]
 
 
 class EmailAlerts(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
     smtp_host: str
     smtp_port: int = 587
@@ -47,7 +47,7 @@ class EmailAlerts(BaseModel):
 class AlertSettings(BaseModel):
     """``alerts:`` in the configuration."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     webhook_url: str | None = None
     email: EmailAlerts | None = None

@@ -46,7 +46,7 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
         if as_json and as_csv:
             raise UsageError("--json and --csv cannot be used together")
         month = parse_period(period)
-        app = ctx.app
+        app = ctx.local_app
         with app.sessions() as session:
             report = compute_charges(session, month, app.config.billing, mode=mode, customer=customer,
                                      vendor=vendor, known_vendors=vendor_names(app.pm))
@@ -62,7 +62,7 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
         write_csv(report.lines, buffer)
         click.echo(buffer.getvalue(), nl=False)
     else:
-        click.echo(render_text(report, ctx.app.config.billing.timezone))
+        click.echo(render_text(report, ctx.local_app.config.billing.timezone))
 
 
 def render_text(report: ChargeReport, timezone: str) -> str:

@@ -1,9 +1,18 @@
-"""Plain-text tables for people; ``--json`` output is produced by the commands themselves."""
+"""Plain-text tables for people (fitted to the terminal); ``--json`` values (UTC times, decimal money)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
+
+from rich.cells import cell_len, set_cell_size
+
+ELLIPSIS = "…"
 
 
 def cell(value: Any) -> str:
@@ -13,13 +22,68 @@ def cell(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.2f}"
-    return str(value)
+    text = str(value)
+    # A newline or other control character in a name must not break the row.
+    return "".join(ch if ch.isprintable() else " " for ch in text) if not text.isprintable() else text
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def terminal_width() -> int | None:
+    """The width to fit: the terminal's, or $COLUMNS; None when printing to a pipe or file."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def _fit(widths: list[int], floor: list[int], width: int) -> list[int]:
+    widths = list(widths)
+    while sum(widths) + 2 * (len(widths) - 1) > width:
+        widest = max(range(len(widths)), key=lambda i: widths[i] - floor[i])
+        if widths[widest] <= floor[widest]:
+            break
+        widths[widest] -= 1
+    return widths
+
+
+def _pad(text: str, width: int) -> str:
+    if cell_len(text) > width:
+        return set_cell_size(text, max(width - 1, 0)) + ELLIPSIS if width else ""
+    return set_cell_size(text, width)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: int | None = None) -> str:
+    """Columns aligned by display width (East Asian wide characters count two); wide columns are cut
+    with an ellipsis so that the table fits ``width`` (default: the terminal)."""
     texts = [[cell(v) for v in row] for row in rows]
-    widths = [max([len(h), *(len(r[i]) for r in texts)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    widths = [max([cell_len(h), *(cell_len(r[i]) for r in texts)]) for i, h in enumerate(headers)]
+    width = width if width is not None else terminal_width()
+    if width:
+        widths = _fit(widths, [min(w, max(cell_len(h), 4)) for w, h in zip(widths, headers, strict=True)], width)
+    lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in texts]
+    lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths, strict=True)).rstrip() for r in texts]
     return "\n".join(lines)
+
+
+def utc(stamp: datetime | None) -> str | None:
+    """A stored (naive UTC) or aware time as ISO 8601 in UTC with ``Z``."""
+    if stamp is None:
+        return None
+    if stamp.tzinfo is not None:
+        from datetime import UTC
+
+        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+    return stamp.isoformat() + "Z"
+
+
+def money(value: Decimal | None) -> str | None:
+    """Money as an exact decimal string with at least two places: Decimal('3.1000') -> '3.10'."""
+    if value is None:
+        return None
+    value = Decimal(value)
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        return format(value.quantize(Decimal("0.01")), "f")
+    return format(normal, "f")

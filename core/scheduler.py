@@ -134,7 +134,8 @@ class Daemon:
         signal.signal(signal.SIGINT, handle)
 
     def run_forever(self, max_sleep: float = 30.0) -> None:
-        jobs = ", ".join(f"{next(iter(j.tags))} at {j.at_time}" for j in self.scheduler.get_jobs())
+        jobs = ", ".join(f"{next(iter(j.tags))} " + (f"at {j.at_time}" if j.at_time else f"every {j.interval} {j.unit}")
+                         for j in self.scheduler.get_jobs())
         log.info("event=daemon_start jobs=%r", jobs or "none")
         self.catch_up()
         self.check_stale()

@@ -14,7 +14,7 @@ ENTITY_ORDER: tuple[str, ...] = ("customers", "subscriptions")
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class IntegratorSchedule(StrictModel):

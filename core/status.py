@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core import store
 from core.db.models import SyncRun
+from core.output import utc
 from core.sync import App
 
 
@@ -50,11 +51,15 @@ def integration_status(app: App) -> dict[str, dict[str, Any]]:
         last_error = None
         if bad is not None and (ok is None or bad.started_at > ok) and bad.errors:
             last_error = f"{bad.errors[0]} ({bad.started_at.isoformat(timespec='seconds')} UTC)"
+        last_run = _last(app, vendor, "ok", "failed", "partial")
         result[vendor] = {
             "enabled": settings.enabled,
             "scheduled": settings.integrator.enabled,
-            "last_success": ok.isoformat(timespec="seconds") if ok else None,
+            "last_success": utc(ok.replace(microsecond=0)) if ok else None,
             "last_error": last_error,
+            "last_run": None if last_run is None else {
+                "id": last_run.id, "entity": last_run.entity, "status": last_run.status,
+                "started_at": utc(last_run.started_at), "finished_at": utc(last_run.finished_at)},
         }
     return result
 

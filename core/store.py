@@ -280,8 +280,18 @@ def as_text(value: Any) -> str | None:
     return str(value)
 
 
-def _money(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
+def _money(value: Decimal | None) -> str | None:
+    """Money in JSON: an exact decimal string ("3.10"), never a float."""
+    from core.output import money
+
+    return money(value)
+
+
+def _utc(stamp: datetime | None) -> str | None:
+    """A stored (naive UTC) time in JSON: ISO 8601 with Z."""
+    from core.output import utc
+
+    return utc(stamp)
 
 
 def licence_query(customer: str | None = None):  # type: ignore[no-untyped-def]
@@ -326,7 +336,7 @@ def change_json(change: LicenceChange) -> dict[str, Any]:
     lic = change.licence
     return {
         "id": change.id,
-        "changed_at": change.changed_at.isoformat(),
+        "changed_at": _utc(change.changed_at),
         "customer": lic.customer.name,
         "vendor": lic.vendor,
         "external_id": lic.external_id,
@@ -353,8 +363,8 @@ def run_json(run: SyncRun) -> dict[str, Any]:
         "id": run.id,
         "vendor": run.vendor,
         "entity": run.entity,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "started_at": _utc(run.started_at),
+        "finished_at": _utc(run.finished_at),
         "status": run.status,
         "created": run.created,
         "updated": run.updated,

@@ -155,6 +155,6 @@ def test_a_stale_integration_is_alerted_once_per_episode_by_e_mail(config, sandb
 def test_alert_settings_are_validated(cli, config):
     with_alerts(config, {"webhook_url": "http://alerts.example.com/hook"})
     result = cli("customers", "list")
-    assert result.code == 1 and "alerts.webhook_url: plain http:// is refused" in result.err
+    assert result.code == 2 and "alerts.webhook_url: plain http:// is refused" in result.err
     with_alerts(config, {"on": ["sometimes"]})
     assert "alerts.on.0" in cli("customers", "list").err

@@ -19,7 +19,7 @@ def test_unknown_key_is_named_with_the_file(write_config):
     path = write_config(usernmae="typo")
     with pytest.raises(ConfigError) as info:
         load(path)
-    assert str(info.value) == f"{path}: integrations.also.usernmae: unknown key"
+    assert str(info.value) == f"{path}: integrations.also.usernmae: unknown key (did you mean 'username'?)"
 
 
 def test_unknown_top_level_key_is_named(tmp_path):
@@ -101,7 +101,7 @@ def test_invalid_yaml_names_the_line(tmp_path):
 def test_a_bad_config_gives_one_line_and_no_traceback(cli, write_config):
     write_config(retries="many")
     result = cli("customers", "list")
-    assert result.code == 1
+    assert result.code == 2
     assert result.err.count("\n") == 1 and "integrations.also.retries" in result.err
     assert "Traceback" not in result.err
 
@@ -110,7 +110,7 @@ def test_a_missing_config_file_says_how_to_give_one(cli, tmp_path, monkeypatch):
     monkeypatch.delenv("INTEGRATOR_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
     result = cli("customers", "list")
-    assert result.code == 1
+    assert result.code == 2
     assert "config file config/integrator.yaml not found: pass -c PATH or set INTEGRATOR_CONFIG" in result.err
 
 

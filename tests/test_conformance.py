@@ -117,7 +117,7 @@ def test_an_unknown_setting_of_the_external_plugin_is_refused(external_plugin, c
     config = tmp_path / "acme.yaml"
     config.write_text(json.dumps({"integrations": {"acme_cloud": {"api_key": "k", "apikey": "typo"}}}))
     result = cli("-c", str(config), "customers", "list")
-    assert result.code == 1 and "integrations.acme_cloud.apikey: unknown key" in result.err
+    assert result.code == 2 and "integrations.acme_cloud.apikey: unknown key" in result.err
 
 
 def test_the_core_names_no_vendor_outside_documentation():

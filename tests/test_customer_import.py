@@ -157,12 +157,12 @@ def test_generate_twice_maps_nothing_new(cli, config):
 def test_manual_mapping_errors_are_clear(cli, config):
     cli("customers", "add", "Contoso Ltd")
     result = cli("mappings", "add", "also", "--external-id", "100010", "--customer", "Nobody")
-    assert result.code == 1 and "no customer is named 'Nobody'" in result.err
+    assert result.code == 2 and "no customer is named 'Nobody'" in result.err
     assert cli("mappings", "add", "also", "--external-id", "100010", "--customer", "Contoso Ltd").code == 0
     result = cli("mappings", "add", "also", "--external-id", "100010", "--customer", "Contoso Ltd")
-    assert result.code == 1 and "already mapped to 'Contoso Ltd'" in result.err
+    assert result.code == 2 and "already mapped to 'Contoso Ltd'" in result.err
     result = cli("mappings", "remove", "also", "--external-id", "999")
-    assert result.code == 1 and "no mapping for also company 999" in result.err
+    assert result.code == 2 and "no mapping for also company 999" in result.err
     assert cli("mappings", "remove", "also", "--external-id", "100010").code == 0
     assert cli("mappings", "list", "also", "--json").json == []
 

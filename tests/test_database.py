@@ -78,7 +78,7 @@ def test_customers_add_and_list_round_trip_non_ascii_names(cli, config):
 def test_adding_a_customer_twice_is_a_clear_error(cli, config):
     assert cli("customers", "add", "Contoso Ltd").code == 0
     result = cli("customers", "add", "Contoso Ltd")
-    assert result.code == 1
+    assert result.code == 2
     assert "a customer named 'Contoso Ltd' already exists" in result.err
     assert len(cli("customers", "list", "--json").json) == 1
 

@@ -149,13 +149,13 @@ def test_catch_up_syncs_at_start_only_when_the_last_success_is_older_than_a_day(
 
 def test_status_is_non_zero_when_a_scheduled_integration_is_stale(cli, config, db):
     result = cli("status")
-    assert result.code == 1 and "also: never synced successfully" in result.err
+    assert result.code == 3 and "also: never synced successfully" in result.err
     cli("run", "--once")
     result = cli("status", "--json")
     assert result.code == 0 and result.json["stale"] == [] and result.json["integrations"]["also"]["last_success"]
     db.age_runs(hours=30)
     result = cli("status")
-    assert result.code == 1 and "stale (older than 26 hours): also: last successful sync 30.0 hours ago" in result.err
+    assert result.code == 3 and "stale (older than 26 hours): also: last successful sync 30.0 hours ago" in result.err
     assert cli("status", "--max-age-hours", "48").code == 0
 
 

@@ -119,7 +119,7 @@ def test_a_plugin_missing_a_required_hook_is_refused_at_load_naming_the_hook_and
             raise NotImplementedError
         ''')
     result = cli("plugins")
-    assert result.code == 1
+    assert result.code == 2  # an installation problem, like a configuration error
     assert result.err.strip() == (
         "integrator: error: plugin 'halfdone' is missing the required hook "
         "integrator_list_subscriptions(connection, customer) (it is defined, but without @hookimpl)")
@@ -130,7 +130,7 @@ def test_a_hook_whose_parameters_differ_from_the_spec_is_refused_at_load(install
         "def integrator_list_subscriptions(connection, customer):",
         "def integrator_list_subscriptions(connection, company):"))
     result = cli("plugins")
-    assert result.code == 1
+    assert result.code == 2
     assert ("plugin 'misnamed': integrator_list_subscriptions takes company, which the spec does not have; "
             "expected integrator_list_subscriptions(connection, customer)") in result.err
 

@@ -127,8 +127,8 @@ def test_the_guides_commands_build_install_test_and_sync_a_new_plugin_in_a_fresh
     licences = json.loads(subprocess.run(show + ["licences", "list", "--json"], env=env, capture_output=True,
                                          text=True, check=True).stdout)
     assert {(lic["customer"], lic["external_id"], lic["quantity"], lic["price"]) for lic in licences
-            if lic["active"]} >= {("Acme Sample Customer One", "S-1001", 5, 4.2),
-                                  ("Acme Sample Customer Two", "S-2001", 20, 1.5)}
+            if lic["active"]} >= {("Acme Sample Customer One", "S-1001", 5, "4.20"),
+                                  ("Acme Sample Customer Two", "S-2001", 20, "1.50")}
     customers = json.loads(subprocess.run(show + ["customers", "list", "--json"], env=env, capture_output=True,
                                           text=True, check=True).stdout)
     assert {(c["name"], c["top_level"]) for c in customers} == {

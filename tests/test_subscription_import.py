@@ -57,16 +57,16 @@ def test_price_and_cost_only_with_the_setting_and_never_touched_without(imported
     write_config(set_price_and_cost=True)
     imported("import", "subscriptions", "also")
     lic = licences(imported)["200150"]
-    assert (lic["price"], lic["cost"], lic["currency"]) == (19.7, 17.5, "USD")
+    assert (lic["price"], lic["cost"], lic["currency"]) == ("19.70", "17.50", "USD")
 
     find(sandbox, 100015, 200150)["PriceableItems"][0]["SalesPrice"] = 21.0
     imported("import", "subscriptions", "also")
-    assert licences(imported)["200150"]["price"] == 21.0  # refreshed on every run
+    assert licences(imported)["200150"]["price"] == "21.00"  # refreshed on every run
 
     write_config(set_price_and_cost=False)
     find(sandbox, 100015, 200150)["PriceableItems"][0]["SalesPrice"] = 99.0
     imported("import", "subscriptions", "also")
-    assert licences(imported)["200150"]["price"] == 21.0  # left as it was
+    assert licences(imported)["200150"]["price"] == "21.00"  # left as it was
 
 
 def test_a_price_with_more_decimals_than_the_psa_keeps_is_not_an_update_on_every_run(imported, write_config,
@@ -79,7 +79,7 @@ def test_a_price_with_more_decimals_than_the_psa_keeps_is_not_an_update_on_every
     assert imported("import", "subscriptions", "also").code == 0
     again = imported("import", "subscriptions", "also")
     assert again.code == 0 and "0 updated" in again.out, again.out
-    assert (licences(imported)["200150"]["price"], licences(imported)["200150"]["cost"]) == (19.1235, 17.0001)
+    assert (licences(imported)["200150"]["price"], licences(imported)["200150"]["cost"]) == ("19.1235", "17.0001")
     assert [h["field"] for h in imported("licences", "history", "--json").json if h["external_id"] == "200150"] \
         == ["created"]
 

@@ -32,7 +32,7 @@ def test_the_westcoast_stub_syncs_customers_and_licences_end_to_end(cli, tmp_pat
     assert customers["Blue Yonder Airlines"]["top_level"] == "Westcoast Customers"
     assert customers["Blue Yonder Airlines"]["main_site"]["city"] == "Manchester"
     licences = {lic["external_id"]: lic for lic in cli("-c", str(config), "licences", "list", "--json").json}
-    assert licences["WS-1"]["quantity"] == 10 and licences["WS-1"]["price"] == 19.7
+    assert licences["WS-1"]["quantity"] == 10 and licences["WS-1"]["price"] == "19.70"
     assert licences["WS-1"]["vendor"] == "westcoast_stub"
     assert licences["WS-2"]["end_date"] is None
 

@@ -1,0 +1,7 @@
+"""``python -m core.cli``: the same as the ``integrator`` command."""
+
+from __future__ import annotations
+
+from core.cli import main
+
+main()

@@ -1,0 +1,91 @@
+"""Where log lines go: stderr, as text or one JSON object per event, never through a progress bar."""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+_PAIR = re.compile(r"""(\w+)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S+)""")
+#: While a progress display is live, log lines are printed through it (above the bars), not beside them.
+_live_console: list[Any] = []
+
+
+def fields_of(message: str) -> dict[str, Any]:
+    """``event=sync_done vendor=also errors=2`` -> {"event": "sync_done", "vendor": "also", "errors": 2}."""
+    result: dict[str, Any] = {}
+    for key, raw in _PAIR.findall(message):
+        try:
+            value: Any = ast.literal_eval(raw) if raw[0] in "'\"" or raw[0].isdigit() or raw[0] == "-" else raw
+        except (ValueError, SyntaxError):
+            value = raw
+        result[key] = value
+    return result
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, Z), level, logger, message and the event's key=value fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        data: dict[str, Any] = {"time": stamp.replace("+00:00", "Z"), "level": record.levelname.lower(),
+                                "logger": record.name, "message": message}
+        if message.startswith("event="):
+            data.update({k: v for k, v in fields_of(message).items() if k not in data})
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """stderr of the moment (tests swap it); through the live progress display when there is one."""
+
+    integrator = True
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _live_console:
+            try:
+                _live_console[-1].print(self.format(record), markup=False, highlight=False, soft_wrap=True)
+            except Exception:
+                self.handleError(record)
+            return
+        self.stream = sys.stderr
+        super().emit(record)
+
+    def flush(self) -> None:
+        self.stream = sys.stderr
+        try:
+            super().flush()
+        except ValueError:  # a stream that was closed under us (tests swap stderr)
+            pass
+
+
+def configure(verbosity: int, log_format: str = "text") -> None:
+    """-q: errors only; default: warnings; -v: what happens; -vv: debugging, HTTP included."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "integrator", False)]:
+        root.removeHandler(handler)
+    handler = StderrHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json"
+                         else logging.Formatter("integrator: %(levelname)s: %(message)s"))
+    root.addHandler(handler)
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    root.setLevel(level)
+    for noisy in ("urllib3", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+    logging.getLogger("integrator.runs").setLevel(logging.NOTSET)
+
+
+def push_console(console: Any) -> None:
+    _live_console.append(console)
+
+
+def pop_console(console: Any) -> None:
+    if console in _live_console:
+        _live_console.remove(console)

@@ -1,0 +1,94 @@
+"""Commands for looking on: ``plugins``, ``history`` and ``status``. None of them reads a secret."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from core.cli.common import Context, FiniteFloat, count_option, echo_json, json_option, pass_ctx
+from core.output import table
+
+EXIT_STALE = 3
+
+
+@click.command("plugins")
+@json_option
+@pass_ctx
+def plugins_cmd(ctx: Context, as_json: bool) -> None:
+    """The loaded plugins, their versions and hooks."""
+    from core.plugins import describe_plugins
+
+    infos = describe_plugins(ctx.pm)
+    if as_json:
+        echo_json([{"name": i.name, "version": i.version, "module": i.module, "hooks": list(i.hooks)}
+                   for i in infos])
+        return
+    click.echo(table(["plugin", "version", "module", "hooks"],
+                     [[i.name, i.version, i.module, ", ".join(i.hooks)] for i in infos]))
+
+
+@click.command("history")
+@json_option
+@count_option("--limit", default=50, high=10_000_000, help="How many runs to show (0: all).")
+@pass_ctx
+def history_cmd(ctx: Context, as_json: bool, limit: int) -> None:
+    """The sync runs, newest first, with each integration's last sync and last error.
+
+    --json: the list of runs; each carries "integration": its integration's last sync and last error."""
+    from core.status import integration_status, recent_runs
+
+    app = ctx.local_app
+    runs = recent_runs(app, limit)
+    info = integration_status(app)
+    if as_json:
+        for run in runs:
+            item = info.get(run["vendor"], {})
+            run["integration"] = {"last_sync": item.get("last_success"), "last_error": item.get("last_error")}
+        echo_json(runs)
+        return
+    _print_integrations(info)
+    click.echo(table(["id", "vendor", "entity", "started (UTC)", "status", "created", "updated", "deactivated",
+                      "errors"],
+                     [[r["id"], r["vendor"], r["entity"], _when(r["started_at"]), r["status"], r["created"],
+                       r["updated"], r["deactivated"], len(r["errors"])] for r in runs]))
+
+
+@click.command("status", epilog="Exit codes: 0 fresh; 3 a scheduled integration is stale; 2 configuration error.")
+@json_option
+@click.option("--max-age-hours", type=FiniteFloat(low=0.001, high=24 * 366 * 10), default=None,
+              help="How old the last successful sync may be [default: stale_after_hours, 26].")
+@pass_ctx
+def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None:
+    """Each integration's last sync and last error; exits 3 when a scheduled one is stale (for monitoring
+    and container health checks: no vendor is contacted and no secret is read)."""
+    from datetime import timedelta
+
+    from core.status import integration_status, stale_integrations
+
+    app = ctx.local_app
+    hours = max_age_hours if max_age_hours is not None else app.config.stale_after_hours
+    info = integration_status(app)
+    stale = stale_integrations(app, timedelta(hours=hours))
+    if as_json:
+        echo_json({"ok": not stale, "integrations": info, "stale": stale, "max_age_hours": hours})
+    else:
+        _print_integrations(info)
+    if stale:
+        click.echo(f"integrator: stale (older than {hours:g} hours): " + "; ".join(stale), err=True)
+        sys.exit(EXIT_STALE)
+
+
+def _print_integrations(info: dict[str, dict[str, object]]) -> None:
+    for vendor, item in info.items():
+        stamp = item["last_success"]
+        click.echo(f"{vendor}: last sync {_when(stamp) + ' UTC' if stamp else 'never'}; "
+                   f"last error {item['last_error'] or 'none'}")
+
+
+def _when(stamp: object) -> str:
+    """``2026-11-26T00:59:21.028Z`` -> ``2026-11-26 00:59:21`` (the column says UTC)."""
+    return str(stamp)[:19].replace("T", " ") if stamp else "-"
+
+
+COMMANDS = [plugins_cmd, history_cmd, status_cmd]

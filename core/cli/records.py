@@ -1,0 +1,258 @@
+"""Commands over the PSA's own records: ``customers``, ``mappings`` and ``licences``.
+
+Only ``mappings generate``, ``mappings suggest`` and ``mappings add`` (its check) talk to a vendor
+and read its secrets; the others work with the password variable unset.
+"""
+
+from __future__ import annotations
+
+import click
+
+from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
+from core.errors import IntegratorError, UsageError
+from core.output import table
+
+
+@click.group("customers")
+def customers_group() -> None:
+    """Customers in the PSA database."""
+
+
+@customers_group.command("add")
+@click.argument("name")
+@click.option("--top-level", default=None, help="The top level the customer belongs to.")
+@json_option
+@pass_ctx
+def customers_add(ctx: Context, name: str, top_level: str | None, as_json: bool) -> None:
+    """Create a customer."""
+    from core import store
+
+    with ctx.local_app.sessions.begin() as session:
+        customer = store.add_customer(session, name, top_level)
+        row = store.customer_json(customer)
+    if as_json:
+        echo_json(row)
+    else:
+        click.echo(f"Added customer {row['name']!r} (id {row['id']})")
+
+
+@customers_group.command("list")
+@json_option
+@pass_ctx
+def customers_list(ctx: Context, as_json: bool) -> None:
+    """The customers."""
+    from core import store
+
+    with ctx.local_app.sessions() as session:
+        rows = [store.customer_json(c) for c in store.list_customers(session)]
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(table(["id", "name", "top level", "active", "main site"], [
+        [r["id"], r["name"], r["top_level"], r["active"],
+         ", ".join(v for v in (r["main_site"] or {}).values() if v) or None] for r in rows]))
+
+
+# -- mappings ------------------------------------------------------------------------------------
+
+@click.group("mappings")
+def mappings_group() -> None:
+    """Which vendor company is which customer."""
+
+
+@mappings_group.command("generate")
+@vendor_argument
+@json_option
+@pass_ctx
+def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
+    """Map every unmapped vendor company to the customer with exactly the same name."""
+    from core.sync import generate_mappings
+
+    vendor = ctx.vendor(vendor)
+    plan, problems = generate_mappings(ctx.app, vendor)
+    mapped = [a for a in plan.actions if a.kind == "map"]
+    skipped = [a for a in plan.actions if a.kind == "skip"]
+    if as_json:
+        echo_json({"vendor": vendor,
+                   "mapped": [{"external_id": a.company.external_id, "external_name": a.company.name,
+                               "customer": a.customer_name} for a in mapped],
+                   "unmapped": [{"external_id": a.company.external_id, "external_name": a.company.name,
+                                 "reason": a.reason} for a in skipped],
+                   "errors": problems})
+    else:
+        for action in mapped:
+            click.echo(f"mapped    {action.label()} -> {action.customer_name!r}")
+        for action in skipped:
+            click.echo(f"unmapped  {action.label()}: {action.reason}")
+        click.echo(f"{len(mapped)} mapped, {len(plan.actions) - len(mapped)} left unmapped")
+    for problem in problems:
+        click.echo(f"error     {problem}", err=True)
+
+
+@mappings_group.command("add")
+@vendor_argument
+@click.option("--external-id", required=True, help="The vendor's id of the company (for ALSO its AccountId).")
+@click.option("--customer", required=True, help="The customer's exact name.")
+@click.option("--no-check", is_flag=True, help="Do not ask the vendor whether it has this company.")
+@json_option
+@pass_ctx
+def mappings_add(ctx: Context, vendor: str | None, external_id: str, customer: str, no_check: bool,
+                 as_json: bool) -> None:
+    """Map a vendor company to a customer by hand (the vendor is asked first whether it has the company)."""
+    from core import store
+
+    vendor = ctx.vendor(vendor)
+    with ctx.local_app.sessions() as session:
+        store.find_customer(session, customer)  # a typo is refused before the vendor is asked
+    external_name, checked = None, "not checked (--no-check)"
+    if not no_check:
+        external_name, checked = _check_company(ctx, vendor, external_id.strip())
+    with ctx.local_app.sessions.begin() as session:
+        mapping = store.add_mapping(session, vendor, external_id, customer, external_name=external_name)
+        row = store.mapping_json(mapping)
+    if as_json:
+        echo_json({**row, "checked": checked})
+    else:
+        named = f" ({row['external_name']})" if row["external_name"] else ""
+        click.echo(f"Mapped {vendor} company {row['external_id']}{named} to {row['customer']!r}")
+
+
+def _check_company(ctx: Context, vendor: str, external_id: str) -> tuple[str | None, str]:
+    """The company's name at the vendor, and how the check went; refuses an id the vendor does not have."""
+    from core.plugins import VendorFacade
+    from core.sync import Upstream
+    from core.yamlload import did_you_mean
+
+    app = ctx.app
+    upstream = Upstream(VendorFacade(app.pm, vendor), app.config.integration(vendor))
+    try:
+        companies = upstream.companies().items
+    except IntegratorError as exc:
+        click.echo(f"integrator: warning: could not check {external_id} with {vendor}: {exc}; "
+                   "mapped without checking", err=True)
+        return None, f"could not check: {exc}"
+    finally:
+        upstream.close()
+    by_id = {c.external_id: c.name for c in companies}
+    if external_id not in by_id:
+        raise UsageError(f"{vendor} has no company with id {external_id!r}"
+                         f"{did_you_mean(external_id, by_id)} among its {len(by_id)} companies; "
+                         "see 'integrator mappings suggest' (or --no-check to map it anyway)")
+    return by_id[external_id], "found at the vendor"
+
+
+@mappings_group.command("remove")
+@vendor_argument
+@click.option("--external-id", required=True)
+@json_option
+@pass_ctx
+def mappings_remove(ctx: Context, vendor: str | None, external_id: str, as_json: bool) -> None:
+    """Remove one mapping (the customer and its licences stay)."""
+    from core import store
+
+    vendor = ctx.vendor(vendor, configured=False)
+    with ctx.local_app.sessions.begin() as session:
+        mapping = store.remove_mapping(session, vendor, external_id)
+        row = store.mapping_json(mapping)
+    if as_json:
+        echo_json(row)
+    else:
+        click.echo(f"Removed the mapping of {vendor} company {row['external_id']} to {row['customer']!r}")
+
+
+@mappings_group.command("list")
+@vendor_argument
+@json_option
+@pass_ctx
+def mappings_list(ctx: Context, vendor: str | None, as_json: bool) -> None:
+    """The mappings table."""
+    from core import store
+
+    vendor = ctx.vendor(vendor, configured=False)
+    with ctx.local_app.sessions() as session:
+        rows = [store.mapping_json(m) for m in store.list_mappings(session, vendor)]
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(table(["external id", "vendor company", "customer", "source"],
+                     [[r["external_id"], r["external_name"], r["customer"], r["source"]] for r in rows]))
+
+
+@mappings_group.command("suggest")
+@vendor_argument
+@json_option
+@pass_ctx
+def mappings_suggest(ctx: Context, vendor: str | None, as_json: bool) -> None:
+    """Likely customers for unmapped companies, for a person to confirm with 'mappings add'."""
+    import shlex
+
+    from core.suggest import suggest_mappings
+
+    vendor = ctx.vendor(vendor)
+    suggestions = suggest_mappings(ctx.app, vendor)
+    if as_json:
+        echo_json(suggestions)
+        return
+    if not suggestions:
+        click.echo("No suggestions: every company is mapped or nothing resembles it.")
+        return
+    for s in suggestions:
+        click.echo(f"{s['external_name']} ({s['external_id']}):")
+        for c in s["candidates"]:
+            click.echo(f"  {c['score']:>3}  {c['customer']!r}  ({c['why']})")
+            click.echo(f"       integrator mappings add {vendor} --external-id {s['external_id']} "
+                       f"--customer {shlex.quote(c['customer'])}")
+
+
+# -- licences ------------------------------------------------------------------------------------
+
+@click.group("licences")
+def licences_group() -> None:
+    """Licences (imported subscriptions)."""
+
+
+@licences_group.command("list")
+@click.option("--customer", default=None, help="Only this customer's licences.")
+@json_option
+@pass_ctx
+def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
+    """The licences (--json: money as decimal strings)."""
+    from core import store
+
+    with ctx.local_app.sessions() as session:
+        if customer is not None:
+            store.find_customer(session, customer)
+        rows = [store.licence_json(lic) for lic in session.scalars(store.licence_query(customer))]
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(table(
+        ["customer", "vendor", "id", "licence", "status", "active", "qty", "price", "cost", "cur", "end date",
+         "cycle", "term", "sku", "tenant"],
+        [[r["customer"], r["vendor"], r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
+          r["price"], r["cost"], r["currency"], r["end_date"], r["billing_cycle"],
+          f"{r['commitment_months']} mo" if r["commitment_months"] is not None else None, r["sku"],
+          r["tenant_id"]] for r in rows]))
+
+
+@licences_group.command("history")
+@click.option("--customer", default=None, help="Only this customer's licences.")
+@json_option
+@pass_ctx
+def licences_history(ctx: Context, customer: str | None, as_json: bool) -> None:
+    """Every change made to a licence, newest first, with the sync run that made it."""
+    from core import store
+
+    with ctx.local_app.sessions() as session:
+        if customer is not None:
+            store.find_customer(session, customer)
+        rows = [store.change_json(c) for c in session.scalars(store.history_query(customer))]
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(table(["when (UTC)", "run", "customer", "licence", "field", "old", "new"],
+                     [[r["changed_at"][:19].replace("T", " "), r["sync_run"], r["customer"],
+                       f"{r['licence']} ({r['external_id']})", r["field"], r["old"], r["new"]] for r in rows]))
+
+
+COMMANDS = [customers_group, mappings_group, licences_group]

@@ -1,0 +1,190 @@
+"""Commands that talk to a vendor: ``test-connection``, ``import`` and ``run``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
+from core.cli.interrupt import exit_if_stopped, interruptible
+from core.errors import IntegratorError
+
+log = logging.getLogger("integrator")
+
+
+@click.command("test-connection")
+@vendor_argument
+@json_option
+@pass_ctx
+def test_connection(ctx: Context, vendor: str | None, as_json: bool) -> None:
+    """Log in and read the account's own company and its customers (VENDOR: default the only configured one).
+
+    --json, in the style of Airbyte's check: {"type": "CONNECTION_STATUS", "connectionStatus":
+    {"status": "SUCCEEDED" | "FAILED", "message": ...}, ...}; exit 1 when it failed."""
+    from core.plugins import VendorFacade
+
+    app = ctx.app
+    vendor = ctx.vendor(vendor)
+    settings = app.config.integration(vendor)
+    facade = VendorFacade(app.pm, vendor)
+    try:
+        connection = facade.connect(settings)
+        try:
+            listing = facade.list_customers(connection)
+        finally:
+            connection.close()
+    except IntegratorError as exc:
+        if not as_json:
+            raise
+        echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
+                   "connectionStatus": {"status": "FAILED", "message": str(exc)}})
+        sys.exit(1)
+    account = connection.account
+    extra = f" ({len(listing.problems)} unreadable)" if listing.problems else ""
+    message = (f"Connected to {connection.title} as {account.name} (account {account.external_id}): "
+               f"{len(listing.items)} customers{extra}")
+    if as_json:
+        echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
+                   "connectionStatus": {"status": "SUCCEEDED", "message": message},
+                   "account": {"external_id": account.external_id, "name": account.name},
+                   "customers": len(listing.items), "unreadable": len(listing.problems)})
+    else:
+        click.echo(message)
+
+
+# -- imports -------------------------------------------------------------------------------------
+
+@click.group("import")
+def import_group() -> None:
+    """Import customers or subscriptions from a vendor now."""
+
+
+def report_json(report: Any) -> dict[str, Any]:
+    """One entity's sync as JSON (``import ... --json`` and each entry of ``run --once --json``)."""
+    return {"vendor": report.vendor, "entity": report.entity, "run_id": report.run_id, "status": report.status,
+            "dry_run": report.dry_run, "created": report.created, "updated": report.updated,
+            "deactivated": report.deactivated, "held_back": report.held_back, "unchanged": report.unchanged,
+            "skipped": report.skipped, "errors": list(report.errors), "plan": list(report.lines)}
+
+
+def _finish_report(report: Any, as_json: bool, stop: Any) -> None:
+    if as_json:
+        echo_json(report_json(report))
+    else:
+        for line in report.lines:
+            click.echo(line)
+        click.echo(report.summary())
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    exit_if_stopped(stop)
+    if report.status != "ok":
+        sys.exit(1)
+
+
+@import_group.command("customers")
+@vendor_argument
+@click.option("--dry-run", is_flag=True, help="Print the plan record by record and write nothing.")
+@json_option
+@pass_ctx
+def import_customers_cmd(ctx: Context, vendor: str | None, dry_run: bool, as_json: bool) -> None:
+    """Import customers: update mapped ones, map exact names, create the rest."""
+    from core.sync import import_customers
+
+    vendor = ctx.vendor(vendor)
+    with interruptible() as stop:
+        report = import_customers(ctx.app, vendor, dry_run=dry_run, cancel=stop)
+    _finish_report(report, as_json, stop)
+
+
+@import_group.command("subscriptions")
+@vendor_argument
+@click.option("--dry-run", is_flag=True, help="Print the plan record by record and write nothing.")
+@click.option("--allow-mass-deactivation", is_flag=True,
+              help="Apply deactivations the mass-deactivation guard would hold back.")
+@json_option
+@pass_ctx
+def import_subscriptions_cmd(ctx: Context, vendor: str | None, dry_run: bool, allow_mass_deactivation: bool,
+                             as_json: bool) -> None:
+    """Import the subscriptions of mapped customers as licences."""
+    from core import store
+    from core.progress import entity_progress
+    from core.sync import import_subscriptions
+
+    vendor = ctx.vendor(vendor)
+    app = ctx.app
+    with app.sessions() as session:
+        mapped = len(store.mapping_rows(session, vendor))
+    with interruptible() as stop, entity_progress() as progress:
+        report = import_subscriptions(app, vendor, dry_run=dry_run, allow_mass_deactivation=allow_mass_deactivation,
+                                      progress=progress("subscriptions"), cancel=stop)
+    if not mapped:
+        click.echo(f"integrator: hint: no {vendor} company is mapped to a customer yet, so no subscription was "
+                   f"imported: run 'integrator import customers {vendor}' (or 'integrator mappings generate "
+                   f"{vendor}') first", err=True)
+    _finish_report(report, as_json, stop)
+
+
+# -- the integrator ------------------------------------------------------------------------------
+
+@click.command("run")
+@click.option("--once", is_flag=True, help="One sync of every scheduled integration, then exit.")
+@click.option("--skip-locked", is_flag=True,
+              help="With --once: skip integrations another process is syncing instead of failing.")
+@json_option
+@pass_ctx
+def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
+    """The daemon: sync each enabled integration's entities_to_sync daily at its run_at.
+
+    SIGTERM or SIGINT stops the daemon cleanly with exit 0. With --once: Ctrl-C stops at the next safe
+    point and exits 130 (a second Ctrl-C exits at once); --json prints a summary per integration and entity."""
+    from core.scheduler import Daemon, scheduled_vendors
+
+    logging.getLogger("integrator.runs").setLevel(logging.INFO)
+    app = ctx.app
+    if not scheduled_vendors(app):
+        from core.errors import ConfigError
+
+        raise ConfigError(f"{app.config.path}: no integration has integrator.enabled: true")
+    if not once:
+        daemon = Daemon(app)
+        daemon.install_signal_handlers()
+        daemon.run_forever()
+        return
+    _run_once(app, skip_locked, as_json)
+
+
+def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
+    from core.progress import entity_progress
+    from core.scheduler import scheduled_vendors, sync_all
+
+    skipped: list[str] = []
+    with interruptible() as stop, entity_progress() as progress:
+        reports = sync_all(app, cancel=stop, progress=progress, skipped=skipped if skip_locked else None)
+    for message in skipped:
+        click.echo(f"skipped: {message}", err=True)
+    for report in reports:
+        for error in report.errors:
+            click.echo(f"error: {report.vendor} {report.entity}: {error}", err=True)
+        if not as_json:
+            click.echo(report.summary())
+    ok = all(r.status == "ok" for r in reports)
+    if as_json:
+        integrations: dict[str, Any] = {}
+        for vendor in scheduled_vendors(app):
+            mine = [report_json(r) for r in reports if r.vendor == vendor]
+            status = "skipped" if any(m.startswith(f"{vendor}") for m in skipped) and not mine else (
+                "ok" if mine and all(r["status"] == "ok" for r in mine) else
+                "interrupted" if stop.is_set() and not mine else
+                "failed" if any(r["status"] == "failed" for r in mine) or not mine else "partial")
+            integrations[vendor] = {"status": status, "entities": {r["entity"]: r for r in mine}}
+        echo_json({"status": "interrupted" if stop.is_set() else "ok" if ok else "failed",
+                   "integrations": integrations, "skipped": skipped})
+    exit_if_stopped(stop)
+    if not ok:
+        sys.exit(1)
+
+
+COMMANDS = [test_connection, import_group, run_cmd]
