@@ -58,14 +58,16 @@ def rank(company: VendorCustomer, customers: list[CustomerRow], limit: int = 3) 
     return scored[:limit]
 
 
-def suggest_mappings(app: App, vendor: str) -> list[dict[str, Any]]:
-    settings = app.config.integration(vendor)
-    facade = VendorFacade(app.pm, vendor)
-    connection = facade.connect(settings)
-    try:
-        companies = facade.list_customers(connection).items
-    finally:
-        connection.close()
+def suggest_mappings(app: App, vendor: str, companies: list[VendorCustomer] | None = None) -> list[dict[str, Any]]:
+    """``companies``: the vendor's listing when the caller already has it (the console shows it too)."""
+    if companies is None:
+        settings = app.config.integration(vendor)
+        facade = VendorFacade(app.pm, vendor)
+        connection = facade.connect(settings)
+        try:
+            companies = facade.list_customers(connection).items
+        finally:
+            connection.close()
     with app.sessions() as session:
         customers = store.customer_rows(session)
         mapped = {m.external_id for m in store.mapping_rows(session, vendor)}

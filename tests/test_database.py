@@ -29,7 +29,7 @@ def test_a_database_created_by_the_first_schema_version_upgrades_cleanly(tmp_pat
     open_database(f"sqlite:///{path}")
 
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0004"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0005"
         assert conn.execute("SELECT name, top_level FROM customers").fetchall() == [
             ("Café Lumière SARL", "ALSO Customers")]
         assert conn.execute("SELECT quantity FROM licences WHERE external_id='200130'").fetchone() == (2,)
@@ -37,6 +37,8 @@ def test_a_database_created_by_the_first_schema_version_upgrades_cleanly(tmp_pat
             None, None, None, None)  # licence terms (0004) start empty
         assert conn.execute("SELECT held_back FROM sync_runs").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM integration_locks").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM web_settings").fetchone() == (0,)  # the console's (0005)
+        assert conn.execute("SELECT count(*) FROM web_actions").fetchone() == (0,)
 
 
 def test_a_current_database_is_not_written_when_opened(tmp_path):

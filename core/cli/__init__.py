@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "core.cli.monitor",  # plugins, history, status
     "core.cli.syncing",  # test-connection, import customers|subscriptions, run
     "core.cli.records",  # customers, mappings, licences
+    "core.web.command",  # web, web set-password
 ]
 
 EXIT_CODES = """\b

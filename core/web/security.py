@@ -1,0 +1,269 @@
+"""The console's locks and keys: the password hash, signed session cookies, CSRF tokens, the login
+rate limit and the response headers every page carries."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import UsageError
+from core.store import now
+from core.web.models import WebSetting
+
+PASSWORD_HASH_ENV = "INTEGRATOR_WEB_PASSWORD_HASH"
+COOKIE = "integrator_console"
+IDLE_SECONDS = 60 * 60  # a session unused this long ends
+ABSOLUTE_SECONDS = 12 * 60 * 60  # and every session ends this long after its login
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD = 12
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+
+# -- the password -------------------------------------------------------------------------------
+
+def hash_password(password: str) -> str:
+    """``scrypt$N$r$p$salt$digest`` (base64), as stored and as accepted in the environment."""
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(f"the console password must be at least {MIN_PASSWORD} characters long")
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest)])
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        expected = base64.urlsafe_b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.urlsafe_b64decode(salt), n=int(n), r=int(r),
+                                p=int(p), dklen=len(expected), maxmem=128 * 1024 * 1024)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def check_hash(stored: str, where: str) -> str:
+    """A hash from the environment must be one ``set-password --print-hash`` made: say so at start."""
+    parts = stored.strip().split("$")
+    if len(parts) != 6 or parts[0] != "scrypt" or not all(x.isdigit() for x in parts[1:4]):
+        raise UsageError(f"{where} is not a console password hash: make one with "
+                         "'integrator web set-password --print-hash'")
+    return stored.strip()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode()
+
+
+# -- settings kept in the database --------------------------------------------------------------
+
+def read_setting(sessions: sessionmaker[Session], key: str) -> str | None:
+    with sessions() as session:
+        row = session.get(WebSetting, key)
+        return row.value if row is not None else None
+
+
+def write_setting(session: Session, key: str, value: str) -> None:
+    row = session.get(WebSetting, key)
+    if row is None:
+        session.add(WebSetting(key=key, value=value, updated_at=now()))
+    else:
+        row.value, row.updated_at = value, now()
+
+
+def store_password(sessions: sessionmaker[Session], password_hash: str) -> None:
+    """Store the hash and a new session key in one transaction: every open session ends."""
+    with sessions.begin() as session:
+        write_setting(session, "password_hash", password_hash)
+        write_setting(session, "session_key", secrets.token_urlsafe(32))
+
+
+def session_key(sessions: sessionmaker[Session]) -> str:
+    key = read_setting(sessions, "session_key")
+    if key is None:
+        with sessions.begin() as session:
+            if session.get(WebSetting, "session_key") is None:
+                write_setting(session, "session_key", secrets.token_urlsafe(32))
+        key = read_setting(sessions, "session_key")
+    assert key is not None
+    return key
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+@dataclass
+class ConsoleSession:
+    sid: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    authenticated: bool = False
+    login_at: float = 0.0
+
+    @property
+    def label(self) -> str:
+        """What the record of actions names a session by: a digest, so the record holds no usable token."""
+        return hashlib.sha256(self.sid.encode()).hexdigest()[:12]
+
+    def csrf_ok(self, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(str(token), self.csrf)
+
+
+class SessionSigner:
+    """Sessions live in a signed cookie; logging out revokes the id for the rest of its lifetime."""
+
+    def __init__(self, key: str, clock: Callable[[], float] = time.time) -> None:
+        self.key = key
+        self._serializer = URLSafeTimedSerializer(key, salt="integrator-web-session")
+        self._clock = clock
+        self._revoked: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def rekey(self, key: str) -> None:
+        """A new key (a new password was set): every cookie signed with the old one stops working."""
+        if key != self.key:
+            self.key, self._serializer = key, URLSafeTimedSerializer(key, salt="integrator-web-session")
+
+    def dumps(self, session: ConsoleSession) -> str:
+        return self._serializer.dumps({"sid": session.sid, "csrf": session.csrf, "auth": session.authenticated,
+                                       "login": session.login_at})
+
+    def loads(self, cookie: str | None) -> ConsoleSession | None:
+        if not cookie:
+            return None
+        try:
+            data: dict[str, Any] = self._serializer.loads(cookie, max_age=IDLE_SECONDS)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        session = ConsoleSession(sid=str(data.get("sid")), csrf=str(data.get("csrf")),
+                                 authenticated=bool(data.get("auth")), login_at=float(data.get("login") or 0))
+        with self._lock:
+            if session.sid in self._revoked:
+                return None
+        if session.authenticated and self._clock() - session.login_at > ABSOLUTE_SECONDS:
+            return None
+        return session
+
+    def revoke(self, session: ConsoleSession) -> None:
+        with self._lock:
+            moment = self._clock()
+            self._revoked = {s: t for s, t in self._revoked.items() if moment - t < ABSOLUTE_SECONDS}
+            self._revoked[session.sid] = moment
+
+
+# -- the login rate limit -----------------------------------------------------------------------
+
+class LoginLimiter:
+    """At most ``per_client`` failed logins per client and ``overall`` in all per ``window`` seconds."""
+
+    def __init__(self, per_client: int = 5, overall: int = 50, window: float = 15 * 60,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_client, self.overall, self.window, self._clock = per_client, overall, window, clock
+        self._failures: dict[str, deque[float]] = {}
+        self._all: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def _trim(self, times: deque[float], moment: float) -> None:
+        while times and moment - times[0] >= self.window:
+            times.popleft()
+
+    def attempt(self, client: str) -> int:
+        """Count a login attempt as failed until it succeeds (so parallel guesses cannot slip past the
+        limit while their passwords are checked); return how many seconds the client must wait first,
+        0 when it may try now."""
+        with self._lock:
+            moment = self._clock()
+            mine = self._failures.setdefault(client, deque())
+            self._trim(mine, moment)
+            self._trim(self._all, moment)
+            waits = []
+            if len(mine) >= self.per_client:
+                waits.append(self.window - (moment - mine[0]))
+            if len(self._all) >= self.overall:
+                waits.append(self.window - (moment - self._all[0]))
+            if waits:
+                return int(max(waits)) + 1
+            mine.append(moment)
+            self._all.append(moment)
+            if len(self._failures) > 10_000:  # a flood of addresses must not grow memory without bound
+                self._failures = {k: v for k, v in self._failures.items() if v and moment - v[-1] < self.window}
+            return 0
+
+    def succeeded(self, client: str) -> None:
+        with self._lock:
+            mine = self._failures.pop(client, deque())
+            if mine and mine[-1] in self._all:
+                self._all.remove(mine[-1])
+
+
+# -- response headers and the Host check --------------------------------------------------------
+
+class SecurityHeaders:
+    """ASGI middleware: the security headers on every response, HSTS over HTTPS, and a Host check
+    (a page elsewhere that rebinds its name to this machine's loopback address gets a 400)."""
+
+    def __init__(self, app: Any, allowed_hosts: list[str] | None) -> None:
+        self.app = app
+        self.allowed_hosts = [h.lower() for h in allowed_hosts] if allowed_hosts else None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.allowed_hosts is not None and _host_of(scope) not in self.allowed_hosts:
+            await _plain(send, 400, b"unexpected Host header\n")
+            return
+        https = scope.get("scheme") == "https"
+
+        async def with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for name, value in HEADERS.items():
+                    if name.encode() not in present:
+                        headers.append((name.encode(), value.encode()))
+                if b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                if https:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def _host_of(scope: dict[str, Any]) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"host":
+            host = value.decode("latin-1").lower()
+            if host.startswith("["):
+                return host.split("]")[0] + "]"
+            return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return ""
+
+
+async def _plain(send: Any, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), *((k.encode(), v.encode()) for k, v in HEADERS.items())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
