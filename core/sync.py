@@ -418,8 +418,9 @@ class _LicenceRun:
         self.ownership = RunOwnership(self.labels)
         # Only for companies whose listing lacked a licence they hold: what the guard needs at the end.
         self.lacking: dict[str, tuple[_Target, int, set[str], int]] = {}
-        # New licences -> the company that creates them, run-wide: a dry run rolls each batch back, so a
-        # later batch would not see the row an earlier one created.
+        # New licences -> the company that creates them. A real run writes each batch, so a later batch
+        # sees the row an earlier one created and this is kept per batch only (memory stays bounded by the
+        # window); a dry run rolls each batch back, so there it is kept for the whole run.
         self.new_here: dict[str, str] = {}
         self.created_since_statistics = 0  # licences created since the planner statistics were refreshed
         self.created_before_statistics = 0
@@ -442,7 +443,7 @@ class _LicenceRun:
                 {t.company.external_id: [s.external_id for s in listing.items] for t, listing in batch})
             writes: list[tuple[str, LicenceChangeSet]] = []
             plans: list[tuple[_Target, LicencePlan]] = []
-            new_here = self.new_here
+            new_here = self.new_here if self.report.dry_run else {}
             for target, listing in batch:
                 company = target.company.external_id
                 rows = current.get(company, [])
