@@ -73,14 +73,19 @@ def customer_json(customer: Customer) -> dict[str, Any]:
     }
 
 
+STREAMED = {"yield_per": 2000}  # rows read in slices, not all buffered before the first is used
+
+
 def customer_rows(session: Session) -> list[CustomerRow]:
     """Every customer with its main site, as plain rows (one query; the planner needs no ORM objects)."""
     query = (select(Customer.id, Customer.name, Site.id, Site.address, Site.city, Site.postcode, Site.country)
              .outerjoin(Site, (Site.customer_id == Customer.id) & Site.is_main).order_by(Customer.id, Site.id))
     rows: dict[int, CustomerRow] = {}
-    for cid, name, site_id, *address in session.execute(query):
+    shared: dict[str | None, str | None] = {}  # one string per city and country, not one per customer
+    for cid, name, site_id, address, city, postcode, country in session.execute(query, execution_options=STREAMED):
         if cid not in rows:  # the first main site, if a customer somehow has two
-            rows[cid] = CustomerRow(id=cid, name=name, main_site=Address(*address) if site_id is not None else None)
+            site = Address(address, shared.setdefault(city, city), postcode, shared.setdefault(country, country))
+            rows[cid] = CustomerRow(id=cid, name=name, main_site=site if site_id is not None else None)
     return list(rows.values())
 
 
@@ -95,7 +100,7 @@ def list_mappings(session: Session, vendor: str) -> list[CustomerMapping]:
 def mapping_rows(session: Session, vendor: str) -> list[MappingRow]:
     query = select(CustomerMapping.external_id, CustomerMapping.external_name, CustomerMapping.customer_id).where(
         CustomerMapping.vendor == vendor).order_by(CustomerMapping.id)
-    return [MappingRow(*row) for row in session.execute(query)]
+    return [MappingRow(*row) for row in session.execute(query, execution_options=STREAMED)]
 
 
 def mapped_customers(session: Session, vendor: str) -> dict[str, tuple[int, str, str | None]]:
@@ -103,7 +108,8 @@ def mapped_customers(session: Session, vendor: str) -> dict[str, tuple[int, str,
     query = (select(CustomerMapping.external_id, CustomerMapping.customer_id, Customer.name,
                     CustomerMapping.external_name)
              .join(Customer, Customer.id == CustomerMapping.customer_id).where(CustomerMapping.vendor == vendor))
-    return {ext: (cid, name, ext_name) for ext, cid, name, ext_name in session.execute(query)}
+    rows = session.execute(query, execution_options=STREAMED)
+    return {ext: (cid, name, ext_name) for ext, cid, name, ext_name in rows}
 
 
 def mapping_json(mapping: CustomerMapping) -> dict[str, Any]:
@@ -158,11 +164,16 @@ def _site_fields(address: Address) -> dict[str, str | None]:
     return {name: _fit(getattr(address, name), name) for name in SITE_SIZES}
 
 
+CREATE_SLICE = 2000  # new customers per set of INSERTs
+
+
 def apply_customer_plan(session: Session, vendor: str, plan: CustomerPlan, top_level: str | None) -> None:
     """Write a customer plan; the caller owns the transaction. New customers go in set-based inserts."""
     stamp = now()
-    creates = [a.company for a in plan.actions if a.kind == CREATE]
-    if creates:
+    all_creates = [a.company for a in plan.actions if a.kind == CREATE]
+    # In slices, so a first import of 50,000 companies never holds 3 x 50,000 parameter sets at once.
+    for start in range(0, len(all_creates), CREATE_SLICE):
+        creates = all_creates[start:start + CREATE_SLICE]
         result = session.execute(insert(Customer).returning(Customer.id, sort_by_parameter_order=True), [
             {"name": c.name, "top_level": top_level, "active": True, "created_at": stamp} for c in creates])
         ids = list(result.scalars())

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Address:
     """A postal address as the vendor holds it; any part may be missing."""
 
@@ -33,7 +33,7 @@ class VendorAccount:
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VendorCustomer:
     """A customer company at the vendor."""
 
@@ -47,7 +47,7 @@ class VendorCustomer:
     domains: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VendorSubscription:
     """One subscription of a vendor customer; it becomes one licence in the PSA."""
 

@@ -13,7 +13,7 @@ CREATE, MAP, UPDATE, UNCHANGED, SKIP = "create", "map", "update", "unchanged", "
 ADDRESS_FIELDS = ("address", "city", "postcode", "country")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CustomerRow:
     """What the planner needs to know of an existing PSA customer."""
 
@@ -22,14 +22,14 @@ class CustomerRow:
     main_site: Address | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MappingRow:
     external_id: str
     external_name: str | None
     customer_id: int
 
 
-@dataclass
+@dataclass(slots=True)
 class CustomerAction:
     kind: str
     company: VendorCustomer

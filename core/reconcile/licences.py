@@ -24,7 +24,7 @@ FIELDS = ("name", "status", "active", "quantity", "start_date", "end_date", *PRI
           *TERM_FIELDS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LicenceRow:
     """A licence as it stands in the PSA database."""
 
@@ -50,7 +50,7 @@ class LicenceRow:
         return {f: getattr(self, f) for f in FIELDS}
 
 
-@dataclass
+@dataclass(slots=True)
 class LicenceChangeSet:
     external_id: str
     name: str

@@ -102,7 +102,7 @@ def integrator_connect(settings: AlsoSettings) -> Connection:
 
 @hookimpl
 def integrator_list_customers(connection: Connection) -> Listing:
-    records = connection.client.get_companies(int(connection.account.external_id))
+    records = connection.client.iter_companies(int(connection.account.external_id))
     return map_records(records, mapping.company_to_customer, mapping.record_label)
 
 

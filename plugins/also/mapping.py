@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -38,12 +39,16 @@ def _text(record: dict[str, Any], key: str) -> str | None:
     return text or None
 
 
+def _shared(text: str | None) -> str | None:
+    return None if text is None else sys.intern(text)
+
+
 def company_to_customer(record: Any) -> VendorCustomer:
     external_id = account_id(record)
     name = _text(record, "CompanyName")
     if not name:
         raise RecordError("CompanyName is missing")
-    state = _text(record, "AccountState") or "Active"
+    state = sys.intern(_text(record, "AccountState") or "Active")
     domains = record.get("Domain") or []
     if isinstance(domains, str):
         domains = [domains]
@@ -56,9 +61,9 @@ def company_to_customer(record: Any) -> VendorCustomer:
         state=state,
         address=Address(
             address=_text(record, "Address"),
-            city=_text(record, "City"),
+            city=_shared(_text(record, "City")),  # one string per city and country: 50,000 companies share a few
             postcode=_text(record, "Zip"),
-            country=_text(record, "Country"),
+            country=_shared(_text(record, "Country")),
         ),
         contract_end_date=parse_date(record.get("CompanyContractEndDate"), "CompanyContractEndDate"),
         email=_text(record, "Email"),
