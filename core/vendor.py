@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -76,16 +77,26 @@ def parse_date(value: Any, field: str) -> date | None:
         return None if value.year == 1 else value
     if not isinstance(value, str):
         raise RecordError(f"{field} is not a date: {value!r}")
-    match = _DATE.match(value.strip())
-    if not match:
-        raise RecordError(f"{field} is not a date: {value!r}")
-    year, month, day = (int(g) for g in match.groups()[:3])
-    if year == 1:
-        return None
     try:
-        return date(year, month, day)
+        return _date_text(value)
+    except _NotADate:
+        raise RecordError(f"{field} is not a date: {value!r}") from None
     except ValueError:
         raise RecordError(f"{field} is not a valid date: {value!r}") from None
+
+
+class _NotADate(Exception):
+    pass
+
+
+@lru_cache(maxsize=4096)
+def _date_text(text: str) -> date | None:
+    """A date written as text (a listing repeats the same few: each is parsed once); raises when it is none."""
+    match = _DATE.match(text.strip())
+    if not match:
+        raise _NotADate
+    year, month, day = (int(g) for g in match.groups()[:3])
+    return None if year == 1 else date(year, month, day)
 
 
 def parse_money(value: Any, field: str) -> Decimal | None:
@@ -110,6 +121,8 @@ def parse_quantity(value: Any, field: str = "quantity") -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise RecordError(f"{field} is not a number: {value!r}")
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)  # the usual "5": what the Decimal below gives, without it
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
