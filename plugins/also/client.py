@@ -29,6 +29,7 @@ from core.errors import (
     VendorProtocolError,
     VendorUnreachableError,
 )
+from core.vendor import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ class AlsoClient:
         self.url = url.rstrip("/")
         self.base = self.url + API_PATH
         self.host = urlsplit(self.url).hostname or self.url
+        self.shown_url = mask_url(self.url)  # what messages show: never a password written in the URL
+        self.tries = retries + 1
         self.username = username
         self._password = SecretStr(password)
         self.timeout = timeout
@@ -118,13 +121,18 @@ class AlsoClient:
         self._session.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
 
     def __repr__(self) -> str:
-        return f"AlsoClient(url={self.url!r}, username={self.username!r})"
+        return f"AlsoClient(url={self.shown_url!r}, username={self.username!r})"
 
     # -- session -----------------------------------------------------------------------------
 
     def login(self) -> None:
         credentials = {"username": self.username, "password": self._password.get_secret_value()}
         response = self._post("GetSessionToken", credentials, None)
+        if response.status_code in RETRY_STATUSES:  # throttled or down: not a wrong password
+            raise VendorUnreachableError(
+                f"ALSO kept answering GetSessionToken with HTTP {response.status_code} after {self.tries} tries "
+                "(throttled or unavailable, not a wrong password); try again later"
+            )
         if response.status_code != 200:
             fault = parse_fault(response.content)
             if fault is not None:
@@ -237,7 +245,7 @@ class AlsoClient:
                 raise VendorUnreachableError(
                     f"ALSO at {self.host} did not answer {operation} within {self.timeout:g}s (after retries)"
                 ) from None
-            raise VendorUnreachableError(f"cannot reach ALSO at {self.url}: {_short(exc)}") from None
+            raise VendorUnreachableError(f"cannot reach ALSO at {self.shown_url}: {_short(exc)}") from None
         except requests.exceptions.RequestException as exc:
             raise VendorUnreachableError(f"ALSO {operation} at {self.host} failed: {_short(exc)}") from None
 
@@ -266,7 +274,8 @@ class AlsoClient:
             )
         kind = "an HTML page" if b"<html" in response.content[:2000].lower() else "a body that is not an API fault"
         raise VendorProtocolError(
-            f"ALSO answered {operation} with HTTP {status} and {kind}: check that {self.url} is the Marketplace URL"
+            f"ALSO answered {operation} with HTTP {status} and {kind}: "
+            f"check that {self.shown_url} is the Marketplace URL"
         )
 
     @staticmethod
