@@ -556,3 +556,60 @@ def test_an_unreachable_vendor_is_one_line_quickly(cli, write_config):
     assert result.code == 1
     assert time.monotonic() - started < 5
     assert len(result.err.strip().splitlines()) == 1, result.err
+
+
+def test_customer_subscriptions_to_import_takes_account_ids_or_company_names(cli, write_config):
+    write_config(customer_subscriptions_to_import=["100011", "Litware BV"])
+    assert cli("import", "customers", "also").code == 0
+    assert cli("import", "subscriptions", "also").code == 0
+    assert {ln["customer"] for ln in licences(cli).values()} == {"Fabrikam GmbH", "Litware BV"}
+
+
+def test_every_import_records_one_run_and_a_dry_run_writes_nothing(cli, config, db):
+    result = cli("import", "customers", "also", "--dry-run")
+    assert result.code == 0
+    assert cli("customers", "list", "--json").json == []
+    assert cli("import", "customers", "also").code == 0
+    assert cli("import", "subscriptions", "also", "--dry-run").code == 0
+    assert licences(cli) == {}
+    assert cli("import", "subscriptions", "also").code == 0
+    entities = [r["entity"] for r in cli("history", "--json").json if r["status"] == "ok"]
+    assert entities[:2] == ["subscriptions", "customers"]
+
+
+def test_a_record_level_error_names_the_subscriptions_id_and_name(imported, sandbox):
+    sub(sandbox, 100011, 200111)["Fields"][1]["Value"] = "twelve"
+    result = imported("import", "subscriptions", "also")
+    assert result.code == 1
+    quiet(result)
+    errors = imported("history", "--json").json[0]["errors"]
+    assert any("200111" in e and "Microsoft Defender for Business" in e for e in errors), errors
+    assert licences(imported)["200111"]["quantity"] == 12  # left as it was
+
+
+def test_the_sandbox_accepts_the_credentials_it_is_given(tmp_path):
+    import subprocess
+    import sys
+
+    import requests
+
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "--port", "0", "--json",
+                             "--username", "u@example.test", "--password", "pw-123"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        base = info["url"] + "/SimpleAPI/SimpleAPIService.svc/rest/GetSessionToken"
+        assert requests.post(base, json={"username": "u@example.test", "password": "pw-123"}, timeout=10).ok
+        assert not requests.post(base, json={"username": sb.DEFAULT_USERNAME, "password": PASSWORD}, timeout=10).ok
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_a_literal_password_is_warned_about_once_per_command(cli, write_config):
+    write_config(password=PASSWORD)
+    assert cli("customers", "add", "Contoso Ltd").code == 0
+    result = cli("import", "customers", "also")
+    assert result.code == 0, result.err
+    assert result.err.count("is written in the file") == 1, result.err
