@@ -242,6 +242,14 @@ def test_a_taken_port_is_a_usage_error_for_the_sandbox_as_for_the_console(cli, c
     assert result.code == 2 and one_line(result) and f"127.0.0.1:{port}" in result.err
 
 
+def test_quiet_run_once_prints_no_info_lines(cli, config, sandbox):
+    """README: `-q` only errors. `integrator -q run --once` printed four `INFO: event=sync_...` lines."""
+    quiet = cli("-q", "run", "--once")
+    assert quiet.code == 0 and "INFO" not in quiet.err, quiet.err
+    loud = cli("run", "--once")  # without -q the daemon's events still show
+    assert loud.code == 0 and "event=sync_done" in loud.err
+
+
 def test_an_infinite_timeout_in_the_config_is_refused(cli, write_config):
     path = write_config()
     path.write_text(path.read_text().replace("timeout_seconds: 5", "timeout_seconds: .inf"))
