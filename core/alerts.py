@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import smtplib
-from email.message import EmailMessage
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from core.redact import mask_urls_in, short_reason, url_origin
 from core.secrets import read_secret_file
 from core.settings import check_vendor_url
 
@@ -79,13 +78,19 @@ def notify(settings: AlertSettings | None, event: Event, payload: dict[str, Any]
     subject = f"psa-integrator: {event}: {payload.get('summary', '')}".strip()
     delivered = 0
     if settings.webhook_url:
+        import requests  # only when an alert is sent: commands that send none do not load the HTTP stack
+
         try:
             response = requests.post(settings.webhook_url, json=body, timeout=settings.timeout_seconds)
             response.raise_for_status()
             delivered += 1
         except requests.RequestException as exc:
-            log.warning("alert webhook %s failed: %s", settings.webhook_url, str(exc).splitlines()[0][:200])
+            # A webhook URL is a secret (Slack and Teams keep it in the path): scheme and host only.
+            log.warning("alert webhook %s failed: %s", url_origin(settings.webhook_url),
+                        webhook_failure(exc, settings.webhook_url))
     if settings.email is not None:
+        import smtplib  # only when an alert is sent (smtplib brings ssl and the email package)
+
         try:
             _send_email(settings.email, subject, json.dumps(body, indent=2, ensure_ascii=False),
                         settings.timeout_seconds)
@@ -95,7 +100,23 @@ def notify(settings: AlertSettings | None, event: Event, payload: dict[str, Any]
     return delivered
 
 
+def webhook_failure(exc: Exception, url: str) -> str:
+    """Why a webhook call failed, on one line, with nothing of the URL's path, query or userinfo."""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        return f"HTTP {response.status_code}"
+    text = short_reason(exc)
+    parts = urlsplit(url)
+    for secret in (url, parts.path + ("?" + parts.query if parts.query else ""), parts.query, parts.path):
+        if len(secret) > 1:
+            text = text.replace(secret, "/***")
+    return mask_urls_in(text)[:200]
+
+
 def _send_email(email: EmailAlerts, subject: str, text: str, timeout: float) -> None:
+    import smtplib
+    from email.message import EmailMessage
+
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = email.sender

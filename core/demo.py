@@ -11,25 +11,34 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pluggy
-import yaml
 
-from core import store
-from core.config import load_config
-from core.db import open_database
 from core.errors import UsageError
+from core.lazy import lazy_module
 from core.output import table
-from core.plugins import VendorFacade, vendor_names
-from core.progress import entity_progress
-from core.scheduler import sync_all
-from core.sync import App
-from core.types import DemoSandbox
+
+if TYPE_CHECKING:  # the sync, the database and YAML load when the demo runs, not for --help
+    import pluggy
+
+    from core.sync import App
+    from core.types import DemoSandbox
+
+store = lazy_module("core.store")
 
 
 def run_demo(pm: pluggy.PluginManager, folder: str, as_json: bool = False) -> int:
     """With ``as_json`` the text goes to stderr and one JSON document (runs, customers, licences) to stdout."""
+    import yaml
+
+    from core.config import load_config
+    from core.db import open_database
+    from core.plugins import VendorFacade, vendor_names
+    from core.progress import entity_progress
+    from core.scheduler import sync_all
+    from core.sync import App
+
     say = functools.partial(click.echo, err=True) if as_json else click.echo
     with contextlib.ExitStack() as stack:
         sandboxes: dict[str, DemoSandbox] = {}

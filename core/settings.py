@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.redact import mask_url
+
 Entity = Literal["customers", "subscriptions"]
 ENTITY_ORDER: tuple[str, ...] = ("customers", "subscriptions")
 
@@ -67,7 +69,9 @@ def check_vendor_url(url: str) -> str:
     """Accept https anywhere and plain http only on loopback; return the URL without a trailing slash."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{url!r} is not an http(s) URL such as https://marketplace.example.com")
+        # Shown without its path and query (a webhook's secret) and with any password masked.
+        shown = mask_url(f"{parts.scheme}://{parts.netloc}") if parts.scheme and parts.netloc else "this value"
+        raise ValueError(f"{shown!r} is not an http(s) URL such as https://marketplace.example.com")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ValueError(f"plain http:// is refused for {parts.hostname}: use https://")
     return url.strip().rstrip("/")

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,13 +21,14 @@ from core import alerts, store
 from core.config import Config
 from core.db import reason as db_reason
 from core.db.models import SyncRun
-from core.errors import ConfigError, DatabaseError, IntegratorError, LockLostError
+from core.errors import AuthenticationError, ConfigError, DatabaseError, IntegratorError, LockLostError
 from core.locks import integration_lock
 from core.names import lookup_name
 from core.plugins import VendorFacade
 from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import, screen_companies
 from core.reconcile.licences import LicenceChangeSet, LicencePlan, LicenceRow, plan_deleted, plan_listed
 from core.reconcile.ownership import Claim, RunOwnership
+from core.redact import mask_urls_in
 from core.settings import VendorSettings
 from core.types import Connection, Disappearance, LicenceGone, Listing, VendorCustomer, VendorSubscription
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (done, total)
 BATCH_CUSTOMERS = 200  # customers whose licences are written in one transaction
 BATCH_SECONDS = 0.5  # ...or fewer, when their listings come slowly
+PLAN_LINES_KEPT = 1000  # plan lines a run that writes keeps for its output; a dry run keeps all
+STATISTICS_AFTER = 2000  # licences created in a run before the database's statistics are refreshed
 
 
 @dataclass
@@ -59,8 +62,22 @@ class RunReport:
     unchanged: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)  # the plan, record by record
+    lines: list[str] = field(default_factory=list)  # the plan, record by record (see add_lines)
+    lines_left_out: int = 0
     run_id: int | None = None
+
+    def add_lines(self, lines: Iterable[str]) -> None:
+        """Keep the plan's lines: all of them for a dry run (the plan is what it is for), the first
+        PLAN_LINES_KEPT otherwise, so that a run's memory does not grow with every licence it writes."""
+        for line in lines:
+            if self.dry_run or len(self.lines) < PLAN_LINES_KEPT:
+                self.lines.append(line)
+            else:
+                self.lines_left_out += 1
+
+    def end_lines(self) -> None:
+        if self.lines_left_out:
+            self.lines.append(f"... and {self.lines_left_out} more (--dry-run lists every one)")
 
     def summary(self) -> str:
         parts = [f"{self.created} created", f"{self.updated} updated", f"{self.deactivated} deactivated"]
@@ -108,7 +125,8 @@ def _finish(app: App, report: RunReport) -> None:
     for event in alerts.events_of(report.status, report.held_back):
         alerts.notify(app.config.alerts, event, {
             "vendor": report.vendor, "entity": report.entity, "run_id": report.run_id, "status": report.status,
-            "held_back": report.held_back, "errors": report.errors[:50], "summary": report.summary()})
+            "held_back": report.held_back, "errors": [mask_urls_in(e) for e in report.errors[:50]],
+            "summary": report.summary()})
 
 
 def _record(app: App, report: RunReport) -> None:
@@ -119,7 +137,8 @@ def _record(app: App, report: RunReport) -> None:
             owned = session.execute(update(SyncRun).where(SyncRun.id == report.run_id, SyncRun.status == "running")
                                     .values(status=report.status, finished_at=store.now(), created=report.created,
                                             updated=report.updated, deactivated=report.deactivated,
-                                            held_back=report.held_back, errors=list(report.errors))).rowcount
+                                            held_back=report.held_back,
+                                            errors=[mask_urls_in(e) for e in report.errors])).rowcount
     except LockLostError as exc:
         owned, why = 0, str(exc)
     else:
@@ -132,16 +151,24 @@ def _record(app: App, report: RunReport) -> None:
 
 class Upstream:
     """The vendor as one sync sees it: one login and one company listing, shared by the entities
-    synced together (``integrator run``) and made only when first needed. Failures are not kept."""
+    synced together (``integrator run``) and made only when first needed. Failures are not kept,
+    except a refused login: trying the same credentials again in one run can lock the account out."""
 
     def __init__(self, facade: VendorFacade, settings: VendorSettings) -> None:
         self.facade, self.settings = facade, settings
         self._connection: Connection | None = None
         self._companies: Listing[VendorCustomer] | None = None
+        self._refused: AuthenticationError | None = None
 
     def connection(self) -> Connection:
+        if self._refused is not None:
+            raise type(self._refused)(str(self._refused))
         if self._connection is None:
-            self._connection = self.facade.connect(self.settings)
+            try:
+                self._connection = self.facade.connect(self.settings)
+            except AuthenticationError as exc:
+                self._refused = exc
+                raise
         return self._connection
 
     def companies(self) -> Listing[VendorCustomer]:
@@ -199,6 +226,7 @@ def import_customers(app: App, vendor: str, *, dry_run: bool = False, progress: 
 
         plan = _replanned_on_conflict(app, plan_and_apply)
         _report_customer_plan(report, plan, settings.top_level_for_new_customers)
+        report.end_lines()
     return report
 
 
@@ -243,13 +271,13 @@ def _report_customer_plan(report: RunReport, plan: CustomerPlan, top_level: str 
         label = action.label()
         if action.kind == CREATE:
             under = f" under {top_level!r}" if top_level else ""
-            report.lines.append(f"create    {label}: new customer{under}")
+            report.add_lines([f"create    {label}: new customer{under}"])
         elif action.kind == MAP:
-            report.lines.append(f"map       {label} -> customer {action.customer_name!r}" + _fields(action.changes))
+            report.add_lines([f"map       {label} -> customer {action.customer_name!r}" + _fields(action.changes)])
         elif action.kind == UPDATE:
-            report.lines.append(f"update    {label} (customer {action.customer_name!r})" + _fields(action.changes))
+            report.add_lines([f"update    {label} (customer {action.customer_name!r})" + _fields(action.changes)])
         elif action.kind == SKIP:
-            report.lines.append(f"skip      {label}: {action.reason}")
+            report.add_lines([f"skip      {label}: {action.reason}"])
             if action.needs_attention:
                 report.errors.append(f"{label}: {action.reason}")
 
@@ -345,11 +373,13 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
                     progress(done, len(targets))
             if batch:
                 run.write_batch(batch)
+        run.refresh_statistics(final=True)
         complete = done == len(targets)
         if not complete:
             report.status = "failed"
             report.errors.append(f"stopped after {done} of {len(targets)} customers; the rest were left as they were")
         run.decide_deletions(complete)
+        report.end_lines()
     return report
 
 
@@ -388,9 +418,12 @@ class _LicenceRun:
         self.ownership = RunOwnership(self.labels)
         # Only for companies whose listing lacked a licence they hold: what the guard needs at the end.
         self.lacking: dict[str, tuple[_Target, int, set[str], int]] = {}
-        # New licences -> the company that creates them, run-wide: a dry run rolls each batch back, so a
-        # later batch would not see the row an earlier one created.
+        # New licences -> the company that creates them. A real run writes each batch, so a later batch
+        # sees the row an earlier one created and this is kept per batch only (memory stays bounded by the
+        # window); a dry run rolls each batch back, so there it is kept for the whole run.
         self.new_here: dict[str, str] = {}
+        self.created_since_statistics = 0  # licences created since the planner statistics were refreshed
+        self.created_before_statistics = 0
 
     def listing_failed(self, target: _Target) -> None:
         for waiting in self.ownership.failed(target.company.external_id):
@@ -410,7 +443,7 @@ class _LicenceRun:
                 {t.company.external_id: [s.external_id for s in listing.items] for t, listing in batch})
             writes: list[tuple[str, LicenceChangeSet]] = []
             plans: list[tuple[_Target, LicencePlan]] = []
-            new_here = self.new_here
+            new_here = self.new_here if self.report.dry_run else {}
             for target, listing in batch:
                 company = target.company.external_id
                 rows = current.get(company, [])
@@ -453,6 +486,18 @@ class _LicenceRun:
             self._apply(session, writes)
         for target, plan in plans:
             _report_licence_plan(report, target, plan)
+        self.created_since_statistics += sum(len(plan.creates) for _, plan in plans)
+        self.refresh_statistics()
+
+    def refresh_statistics(self, final: bool = False) -> None:
+        """A first import grows the licence table from nothing: refresh the database's statistics each
+        time it has doubled (and at the end), or every later batch is planned as if it were empty."""
+        created, before = self.created_since_statistics, self.created_before_statistics
+        if self.report.dry_run or created < STATISTICS_AFTER or (created < before and not final):
+            return
+        with self.app.sessions.begin() as session:
+            store.refresh_statistics(session)
+        self.created_before_statistics, self.created_since_statistics = before + created, 0
 
     def _plan(self, target: _Target, items: list[VendorSubscription], rows: list[LicenceRow],
               writes: list[tuple[str, LicenceChangeSet]]) -> LicencePlan:
@@ -526,11 +571,15 @@ def _report_licence_plan(report: RunReport, target: _Target, plan: LicencePlan) 
             return text + f": quantity {change.values.get('quantity')}"
         return text + _fields({k: v for k, v in change.changes.items() if k != "customer_id"})
 
-    report.lines += [line("create", c) for c in plan.creates]
-    report.lines += [line("update", c) for c in plan.updates]
-    report.lines += [line("deactivate", c) for c in plan.deactivations]
-    report.lines += [line("hold back", c) for c in plan.held_back]
-    report.lines += [f"skip      {who}: {s}" for s in plan.skipped + plan.problems]
+    if report.dry_run or len(report.lines) < PLAN_LINES_KEPT:
+        report.add_lines(line("create", c) for c in plan.creates)
+        report.add_lines(line("update", c) for c in plan.updates)
+        report.add_lines(line("deactivate", c) for c in plan.deactivations)
+        report.add_lines(line("hold back", c) for c in plan.held_back)
+        report.add_lines(f"skip      {who}: {s}" for s in plan.skipped + plan.problems)
+    else:  # not even made: a large first import would spend its CPU on lines nobody sees
+        report.lines_left_out += (len(plan.creates) + len(plan.updates) + len(plan.deactivations)
+                                  + len(plan.held_back) + len(plan.skipped) + len(plan.problems))
     label = f"{target.company.name} ({target.company.external_id})"
     report.errors += [f"{label}: {problem}" for problem in plan.problems]
     if plan.held_back:

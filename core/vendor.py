@@ -16,12 +16,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from core.errors import (
     AuthenticationError,
@@ -31,6 +27,9 @@ from core.errors import (
     VendorUnreachableError,
 )
 from core.types import Listing, RecordProblem
+
+if TYPE_CHECKING:  # the HTTP stack loads when a client is made, not when a plugin maps records
+    import requests
 
 T = TypeVar("T")
 
@@ -214,6 +213,10 @@ class HttpClient:
                  pool_size: int = 16, retry_methods: Iterable[str] = ("GET", "HEAD", "OPTIONS")) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
         self.session = requests.Session()
         retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
                       status_forcelist=self.retry_statuses, allowed_methods=frozenset(retry_methods),
@@ -233,6 +236,8 @@ class HttpClient:
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One call, with the timeout and retries; an unreachable host or an HTTP fault raises typed."""
+        import requests
+
         kwargs.setdefault("timeout", self.timeout)
         where = mask_url(self.url(path))
         try:

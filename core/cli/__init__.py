@@ -130,11 +130,15 @@ def _check_arguments(args: list[str]) -> None:
             raise UsageError(f"argument {position} ({shown}) is not valid UTF-8 text") from None
 
 
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """SQLAlchemy's error class once SQLAlchemy is loaded: --help and other commands that never touch
+    the database do not import it (no command that did not load it can raise it)."""
+    loaded = sys.modules.get("sqlalchemy.exc")
+    return (loaded.SQLAlchemyError,) if loaded is not None else ()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: an expected failure is one line on stderr, never a traceback; exit codes as in --help."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from core.db import reason as db_reason
     from core.errors import ConfigError, IntegratorError, PluginError, UsageError
     from core.plugins import get_plugin_manager
 
@@ -166,7 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     except IntegratorError as exc:
         click.echo(f"integrator: error: {exc}", err=True)
         sys.exit(1)
-    except SQLAlchemyError as exc:
+    except _database_errors() as exc:
+        from core.db import reason as db_reason
+
         click.echo(f"integrator: error: database: {db_reason(exc)}", err=True)
         sys.exit(1)
     except Exception as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -69,8 +71,38 @@ def _alembic_config(connection):  # type: ignore[no-untyped-def]
     return cfg
 
 
+@cache
+def head_revision() -> str | None:
+    """The newest migration, read from the migration files without importing Alembic (about 0.2 s of
+    CPU that a command on an up-to-date database need not pay); None when it is not one clear head."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    assignment = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for name, value in assignment.findall(path.read_text(encoding="utf-8")):
+            found = set(re.findall(r"[\"']([^\"']+)[\"']", value))
+            (revisions if name == "revision" else parents).update(found)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _is_current(engine: Engine) -> bool:
+    """One query: is the database at the newest migration? False on any doubt (Alembic then decides)."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:  # no table yet: a new database
+        return False
+    return [tuple(row) for row in rows] == [(head,)]
+
+
 def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     """Apply every migration the database lacks; a no-op (no write) when it is current."""
+    if revision == "head" and _is_current(engine):
+        return
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from core import Connection, DemoSandbox, Listing, VendorAccount, hookimpl
@@ -10,7 +12,9 @@ from core.secrets import resolve_password
 from core.settings import VendorSettings, check_vendor_url
 from core.vendor import map_records
 from plugins.also import mapping
-from plugins.also.client import AlsoClient
+
+if TYPE_CHECKING:
+    from plugins.also.client import AlsoClient
 
 HOOK_CONTRACT = (1, 1)
 TITLE = "ALSO"
@@ -38,6 +42,8 @@ class AlsoSettings(VendorSettings):
 
 
 def make_client(settings: AlsoSettings) -> AlsoClient:
+    from plugins.also.client import AlsoClient  # the HTTP stack, only for commands that talk to ALSO
+
     return AlsoClient(
         settings.url,
         settings.username,
@@ -46,6 +52,7 @@ def make_client(settings: AlsoSettings) -> AlsoClient:
         retries=settings.retries,
         backoff=settings.backoff_seconds,
         pool_size=max(settings.max_concurrency, 1) * 2,
+        concurrency=settings.max_concurrency,
     )
 
 

@@ -1,24 +1,24 @@
-"""A client of ALSO's Marketplace "Simple API": session, login, faults, retries.
+"""A client of ALSO's Marketplace "Simple API": session, login, faults, re-login.
 
 Every operation is a POST with a JSON body to ``<url>/SimpleAPI/SimpleAPIService.svc/rest/<Op>``.
-Errors come back as XML WCF faults. Retries with backoff live in one place: urllib3's ``Retry``
-mounted on the session; re-login on an expired session lives in ``call``.
+Errors come back as XML WCF faults. Retries with backoff live in one place, the transport
+(urllib3's ``Retry``); re-login on an expired session lives in ``call``: one login per expiry
+however many calls are in flight, a refused login remembered and never tried again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from pydantic import SecretStr
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from core.errors import (
     AuthenticationError,
@@ -29,24 +29,18 @@ from core.errors import (
     VendorProtocolError,
     VendorUnreachableError,
 )
-from core.vendor import mask_url
+from core.redact import mask_url
+from plugins.also.pacing import Pacer, PaceReport
+from plugins.also.transport import RETRY_STATUSES, THROTTLE_STATUSES, Answer, Transport
 
 log = logging.getLogger(__name__)
 
 API_PATH = "/SimpleAPI/SimpleAPIService.svc/rest/"
-RETRY_STATUSES = (429, 502, 503, 504)
 RIGHTS_HINT = (
     "the ALSO user needs read rights on customers and subscriptions and the 'Reseller Admin' capabilities role"
 )
-
-
-class _CappedRetry(Retry):
-    """urllib3's Retry, but a Retry-After longer than ``max_retry_after`` seconds is cut short."""
-
-    max_retry_after: float = 60.0
-
-    def parse_retry_after(self, retry_after: str) -> float:
-        return min(super().parse_retry_after(retry_after), self.max_retry_after)
+CREDENTIAL_WORDS = ("sign you in", "username", "password", "credential", "login failed", "not authenticated")
+RELOGINS = 3  # a session that dies again right after a fresh login is re-established this many times per call
 
 
 @dataclass(frozen=True)
@@ -86,39 +80,29 @@ class AlsoClient:
         backoff: float = 0.5,
         max_retry_after: float = 60.0,
         pool_size: int = 16,
+        relogins: int = RELOGINS,
+        concurrency: int | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        self.shown_url = mask_url(self.url)  # what messages show: never a password in the userinfo
         self.base = self.url + API_PATH
-        self.host = urlsplit(self.url).hostname or self.url
-        self.shown_url = mask_url(self.url)  # what messages show: never a password written in the URL
-        self.tries = retries + 1
+        self.host = urlsplit(self.url).hostname or self.shown_url
         self.username = username
         self._password = SecretStr(password)
         self.timeout = timeout
+        self.backoff = backoff
+        self.relogins = relogins
         self._token: SecretStr | None = None
-        self._generation = 0
-        self._lock = threading.Lock()
+        self._generation = 0  # +1 per successful login; a thread re-logs in only if it is still current
+        self._lock = threading.Lock()  # guards token and generation
+        self._login_lock = threading.Lock()  # one login at a time; the others wait and take its token
+        self._refused: AuthenticationError | None = None  # a refused login is never tried again
         self.requests_made = 0
-        retry = _CappedRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
-            allowed_methods=None,  # every Simple API call is a POST, and the ones we make only read
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=backoff,
-            backoff_jitter=backoff,
-            backoff_max=30.0,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
-        retry.max_retry_after = max_retry_after
-        self._session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
-        self._session.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
+        self.logins = 0
+        self.pacer = Pacer(concurrency or pool_size)  # calls in flight, backing off on 429/503
+        self._transport = Transport(self.base, shown=self.url, timeout=timeout, retries=retries, backoff=backoff,
+                                    max_retry_after=max_retry_after, pool_size=pool_size,
+                                    on_throttle=self.pacer.throttle)
 
     def __repr__(self) -> str:
         return f"AlsoClient(url={self.shown_url!r}, username={self.username!r})"
@@ -126,46 +110,67 @@ class AlsoClient:
     # -- session -----------------------------------------------------------------------------
 
     def login(self) -> None:
+        """Get a session token. A refusal (wrong password, MFA) is remembered: later logins of this
+        client fail at once with the same message, so a run never locks the account out."""
+        with self._login_lock:
+            self._login()
+
+    def _login(self) -> None:
+        if self._refused is not None:
+            raise self._refused
         credentials = {"username": self.username, "password": self._password.get_secret_value()}
-        response = self._post("GetSessionToken", credentials, None)
-        if response.status_code in RETRY_STATUSES:  # throttled or down: not a wrong password
-            raise VendorUnreachableError(
-                f"ALSO kept answering GetSessionToken with HTTP {response.status_code} after {self.tries} tries "
-                "(throttled or unavailable, not a wrong password); try again later"
-            )
-        if response.status_code != 200:
-            fault = parse_fault(response.content)
+        answer = self._post("GetSessionToken", credentials, None)
+        self.logins += 1
+        if answer.status != 200:
+            if answer.status in RETRY_STATUSES:
+                tries = f"after {answer.tries} tries" if answer.tries > 1 else "(not retried)"
+                raise VendorUnreachableError(
+                    f"ALSO answered {answer.status} at login {tries}; try again later")
+            fault = parse_fault(answer.data)
             if fault is not None:
-                raise self._login_error(fault)
-            self._raise_for(response, "GetSessionToken")
-        token = self._json(response, "GetSessionToken")
+                self._refused = self._login_error(fault)
+                raise self._refused
+            self._raise_for(answer, "GetSessionToken")
+        token = self._json(answer, "GetSessionToken")
         if not isinstance(token, str) or not token:
             raise VendorProtocolError(f"ALSO GetSessionToken at {self.host} answered without a session token")
         with self._lock:
             self._token = SecretStr(token)
             self._generation += 1
 
-    def _login_error(self, fault: Fault) -> Exception:
+    def _login_error(self, fault: Fault) -> AuthenticationError:
         text = fault.message.lower()
         if "mfa" in text or "multi-factor" in text or "2fa" in text:
             return MfaNotSupportedError(
                 f"ALSO user {self.username} has MFA (2FA) enabled, which the Simple API cannot use: "
                 f"ask ALSO support to disable 2FA for it, or use an API-only user ({RIGHTS_HINT})"
             )
+        hint = ": check username and password" if any(w in text for w in CREDENTIAL_WORDS) else ""
         return AuthenticationError(
-            f"ALSO refused the login of {self.username} at {self.host}: check username and password "
-            f"(ALSO said: {fault.message})"
+            f"ALSO refused the login of {self.username} at {self.host}{hint} (ALSO said: {fault.message})"
         )
 
-    def _relogin(self, seen_generation: int) -> None:
-        """Log in again unless another thread already did since ``seen_generation``."""
-        with self._lock:
-            if self._generation != seen_generation:
-                return
-        log.info("ALSO session expired; logging in again")
-        self.login()
+    def _renew(self, seen_generation: int) -> tuple[SecretStr | None, int]:
+        """Log in again unless another thread already did since ``seen_generation``; the token to use."""
+        with self._login_lock:
+            with self._lock:
+                current = self._generation
+            if current == seen_generation:
+                if seen_generation:
+                    log.info("ALSO session expired; logging in again")
+                self._login()
+            with self._lock:
+                return self._token, self._generation
+
+    def pace(self) -> PaceReport:
+        """How fast this client went: requests, rate, throttled answers and the concurrency reached."""
+        return self.pacer.report()
 
     def close(self) -> None:
+        pace = self.pacer.report()
+        if pace.calls:
+            # Throttling is worth a person's attention (the vendor limits this account); the rate otherwise is not.
+            log.log(logging.WARNING if pace.throttled else logging.INFO, "ALSO: %s", pace.describe())
         with self._lock:
             token, self._token = self._token, None
         if token is not None:
@@ -173,31 +178,40 @@ class AlsoClient:
                 self._post("TerminateSessionToken", {}, token)
             except Exception:  # logging out is a courtesy; a failure must not mask the real result
                 log.debug("TerminateSessionToken failed", exc_info=False)
-        self._session.close()
+        self._transport.close()
 
     # -- calls -------------------------------------------------------------------------------
 
     def call(self, operation: str, body: dict[str, Any] | None = None) -> Any:
-        """Call ``operation``; an expired session is renewed once, transparently."""
+        """Call ``operation``. An expired session is renewed (one login for all threads that saw it
+        expire); if it keeps expiring right after a fresh login, up to ``relogins`` more times with backoff."""
         with self._lock:
             token, generation = self._token, self._generation
         if token is None:
-            self.login()
-            with self._lock:
-                token, generation = self._token, self._generation
-        response = self._post(operation, body or {}, token)
-        if self._expired(response):
-            self._relogin(generation)
-            with self._lock:
-                token = self._token
-            response = self._post(operation, body or {}, token)
-            if self._expired(response):
+            token, generation = self._renew(generation)
+        payload = body or {}
+        renewals = 0
+        while True:
+            ticket = self.pacer.acquire()
+            answer = None
+            try:
+                answer = self._post(operation, payload, token)
+            finally:
+                self.pacer.done(ticket, ok=answer is not None and answer.status not in THROTTLE_STATUSES)
+            if not self._expired(answer):
+                break
+            if renewals > self.relogins:
                 raise SessionExpiredError(
-                    f"ALSO {operation}: the session expired again right after logging in; try again later"
-                )
-        if response.status_code != 200:
-            self._raise_for(response, operation)
-        return self._json(response, operation)
+                    f"ALSO {operation}: the session expired again right after logging in "
+                    f"({renewals} times); try again later")
+            if renewals:
+                delay = min(30.0, self.backoff * 2 ** (renewals - 1))
+                time.sleep(delay + random.random() * self.backoff)
+            renewals += 1
+            token, generation = self._renew(generation)
+        if answer.status != 200:
+            self._raise_for(answer, operation)
+        return self._json(answer, operation)
 
     def get_company(self) -> dict[str, Any]:
         answer = self.call("GetCompany", {})
@@ -228,71 +242,49 @@ class AlsoClient:
             raise VendorProtocolError(f"ALSO {operation} answered {type(answer).__name__}, not a list")
         return answer
 
-    # -- transport ---------------------------------------------------------------------------
+    # -- answers -----------------------------------------------------------------------------
 
-    def _post(self, operation: str, body: dict[str, Any], token: SecretStr | None) -> requests.Response:
-        headers = {"Authenticate": f"CCPSessionId {token.get_secret_value()}"} if token else {}
+    def _post(self, operation: str, body: dict[str, Any], token: SecretStr | None) -> Answer:
+        headers = {"Authenticate": f"CCPSessionId {token.get_secret_value()}"} if token else None
         self.requests_made += 1
-        try:
-            return self._session.post(self.base + operation, json=body, headers=headers, timeout=self.timeout)
-        except requests.exceptions.SSLError as exc:
-            raise VendorUnreachableError(
-                f"TLS verification of {self.host} failed ({_short(exc)}): check the Marketplace URL; "
-                "verification is never turned off"
-            ) from None
-        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
-            if isinstance(exc, requests.exceptions.Timeout) or "read timed out" in str(exc).lower():
-                raise VendorUnreachableError(
-                    f"ALSO at {self.host} did not answer {operation} within {self.timeout:g}s (after retries)"
-                ) from None
-            raise VendorUnreachableError(f"cannot reach ALSO at {self.shown_url}: {_short(exc)}") from None
-        except requests.exceptions.RequestException as exc:
-            raise VendorUnreachableError(f"ALSO {operation} at {self.host} failed: {_short(exc)}") from None
+        return self._transport.post(operation, json.dumps(body).encode(), headers)
 
     @staticmethod
-    def _expired(response: requests.Response) -> bool:
-        if response.status_code == 401:
-            return True
-        if response.status_code == 200:
+    def _expired(answer: Answer) -> bool:
+        if answer.status == 200:
             return False
-        fault = parse_fault(response.content)
+        if answer.status == 401:
+            return True
+        fault = parse_fault(answer.data)
         return fault is not None and fault.session_expired
 
-    def _raise_for(self, response: requests.Response, operation: str) -> None:
-        fault = parse_fault(response.content)
+    def _raise_for(self, answer: Answer, operation: str) -> None:
+        fault = parse_fault(answer.data)
         if fault is not None:
             text = fault.message.lower()
-            if response.status_code == 403 or any(
+            if answer.status == 403 or any(
                 w in text for w in ("permission", "not authorized", "unauthorized", "access denied", "rights")
             ):
                 raise PermissionDeniedError(f"ALSO {operation} was refused: {fault.message} ({RIGHTS_HINT})")
             raise VendorFaultError(f"{operation} failed: {fault.message}")
-        status = response.status_code
+        status = answer.status
         if status in RETRY_STATUSES:
             raise VendorUnreachableError(
                 f"ALSO kept answering {operation} with HTTP {status} after retries; try again later"
             )
-        kind = "an HTML page" if b"<html" in response.content[:2000].lower() else "a body that is not an API fault"
-        raise VendorProtocolError(
-            f"ALSO answered {operation} with HTTP {status} and {kind}: "
-            f"check that {self.shown_url} is the Marketplace URL"
-        )
+        if 300 <= status < 400:
+            where = f" to {mask_url(answer.location)}" if answer.location else ""
+            raise VendorProtocolError(f"ALSO answered {operation} with a redirect (HTTP {status}){where}: "
+                                      f"check that {self.shown_url} is the Marketplace URL")
+        kind = "an HTML page" if b"<html" in answer.data[:2000].lower() else "a body that is not an API fault"
+        raise VendorProtocolError(f"ALSO answered {operation} with HTTP {status} and {kind}: "
+                                  f"check that {self.shown_url} is the Marketplace URL")
 
     @staticmethod
-    def _json(response: requests.Response, operation: str) -> Any:
-        if not response.content.strip():
+    def _json(answer: Answer, operation: str) -> Any:
+        if not answer.data.strip():
             return None
         try:
-            return json.loads(response.content)
+            return json.loads(answer.data)
         except ValueError as exc:
             raise VendorProtocolError(f"ALSO answered {operation} with malformed JSON ({exc})") from None
-
-
-def _short(exc: Exception) -> str:
-    """The innermost reason of a requests/urllib3 error, on one line."""
-    text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "No address associated",
-                   "Connection reset", "Remote end closed", "certificate verify failed", "timed out"):
-        if marker.lower() in text.lower():
-            return marker.lower()
-    return text.splitlines()[0][:200] if text else type(exc).__name__

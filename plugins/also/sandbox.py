@@ -65,6 +65,9 @@ class SandboxState:
     token_ttl: float = 3600.0
     latency: float = 0.0
     company_as_array: bool = False  # the spec's shape; the live service answers an object
+    max_in_flight: int = 0  # > 0: calls beyond this many at once are answered 429 (a rate-limited account)
+    in_flight: int = 0
+    throttled: int = 0  # how many 429s max_in_flight caused
     faults: list[FaultRule] = field(default_factory=list)
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     issued: list[str] = field(default_factory=list)  # every token ever handed out (tests look for leaks)
@@ -152,6 +155,20 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         with state.lock:
             state.calls[operation] += 1
+            state.in_flight += 1
+            over = 0 < state.max_in_flight < state.in_flight
+            state.throttled += over
+        try:
+            if over:
+                self._fault(429, "Too many requests. Please slow down.")
+            else:
+                self._api(operation, raw)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    def _api(self, operation: str, raw: bytes) -> None:
+        state = self.server.state
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -291,6 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
                 state.latency = float(command["latency"])
             if "token_ttl" in command:
                 state.token_ttl = float(command["token_ttl"])
+            if "max_in_flight" in command:
+                state.max_in_flight = int(command["max_in_flight"])
             if command.get("clear_faults"):
                 state.faults.clear()
             for fault in command.get("faults", []):
@@ -323,6 +342,14 @@ class SandboxServer(ThreadingHTTPServer):
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"{self.scheme}://{host}:{port}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that drops a kept-alive connection (a pool closed, a test ending) is normal here,
+        not a traceback on whatever stderr is current."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
 
     def inject(self, **rule: Any) -> FaultRule:
         fault = FaultRule(**rule)

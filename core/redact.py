@@ -1,0 +1,61 @@
+"""Keeping secrets out of what is shown or stored: one place that knows how a URL leaks them.
+
+A URL can carry a password in its userinfo (``https://user:secret@host``), and webhook URLs
+(Slack, Teams) carry their secret in the path. Every message that shows a URL, and every error
+stored in ``sync_runs.errors``, goes through these helpers.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+MASK = "***"
+# scheme://userinfo@ anywhere in a text; the userinfo stops at the first '/', whitespace or quote.
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/\s@'\"<>]+)@")
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password in its userinfo replaced by ``***`` (the user name is kept)."""
+    return mask_urls_in(url)
+
+
+def mask_urls_in(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@`` in it masked."""
+    if "@" not in text:
+        return text
+
+    def masked(match: re.Match[str]) -> str:
+        user, colon, _ = match["userinfo"].partition(":")
+        return f"{match['scheme']}{user}:{MASK}@" if colon else f"{match['scheme']}{MASK}@"
+
+    return _USERINFO.sub(masked, text)
+
+
+def url_origin(url: str) -> str:
+    """Scheme and host (and port) only: how a URL whose path or query is a secret is shown."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = parts.port
+    except ValueError:
+        return "(an invalid URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme or '?'}://{host}" + (f":{port}" if port else "")
+
+
+_REASONS = ("Connection refused", "Name or service not known", "No address associated", "Connection reset",
+            "Remote end closed", "certificate verify failed", "timed out", "Network is unreachable",
+            "No route to host")
+
+
+def short_reason(exc: BaseException) -> str:
+    """The innermost reason of a network error on one line (``connection refused``), else its first
+    line with any URL password masked."""
+    text = str(exc)
+    lowered = text.lower()
+    for marker in _REASONS:
+        if marker.lower() in lowered:
+            return marker.lower()
+    return mask_urls_in(text.splitlines()[0][:200]) if text else type(exc).__name__

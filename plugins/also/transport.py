@@ -1,0 +1,191 @@
+"""HTTP for the ALSO client on urllib3 directly: one connection pool per client, retries in one place.
+
+``requests`` cost about a third of the sync's CPU per call (prepare_request, netrc and proxy
+look-ups, adapters); a POST of a JSON body to one host needs none of it. What requests gave us
+is kept: urllib3's ``Retry`` with backoff and Retry-After (capped), a connect and read timeout on
+every call, TLS verification against certifi's bundle (or ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``),
+the environment's proxy settings, and basic auth from a URL's userinfo.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.util.retry import Retry
+
+from core.errors import VendorUnreachableError
+from core.redact import mask_url, short_reason
+
+log = logging.getLogger(__name__)
+THROTTLE_STATUSES = (429, 503)
+RETRY_STATUSES = (429, 502, 503, 504)
+USER_AGENT = "psa-integrator"
+
+
+class _CappedRetry(Retry):
+    """urllib3's Retry, but a Retry-After longer than ``max_retry_after`` seconds is cut short, and
+    every 429/503 it sees is reported (adaptive concurrency backs off on them)."""
+
+    max_retry_after: float = 60.0
+    on_throttle: Callable[[], None] | None = None
+
+    def new(self, **kw: Any) -> _CappedRetry:
+        retry = super().new(**kw)
+        retry.max_retry_after, retry.on_throttle = self.max_retry_after, self.on_throttle
+        return retry  # type: ignore[return-value]
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        return min(super().parse_retry_after(retry_after), self.max_retry_after)
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> Retry:
+        if response is not None and response.status in THROTTLE_STATUSES and self.on_throttle is not None:
+            self.on_throttle()
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    data: bytes
+    tries: int  # how many times the request was sent (1 + retries)
+    location: str | None = None
+
+
+class _QuietRetries(logging.Filter):
+    """urllib3 logs a raw 'Retrying (_CappedRetry(...))' warning per retry; shown only with -v."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Retrying") or log.isEnabledFor(logging.INFO)
+
+
+_quiet_lock = threading.Lock()
+_quiet_installed = False
+
+
+def _quiet_urllib3_retries() -> None:
+    global _quiet_installed
+    with _quiet_lock:
+        if not _quiet_installed:
+            logging.getLogger("urllib3.connectionpool").addFilter(_QuietRetries())
+            _quiet_installed = True
+
+
+def _ca_bundle() -> dict[str, str]:
+    """Where requests would look for trusted CAs: its environment variables, else certifi's bundle."""
+    path = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if not path:
+        import certifi
+
+        path = certifi.where()
+    return {"ca_cert_dir": path} if os.path.isdir(path) else {"ca_certs": path}
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (HTTPS_PROXY, NO_PROXY...), as requests honours them."""
+    from urllib.request import getproxies_environment, proxy_bypass_environment
+
+    parts = urlsplit(url)
+    proxies = getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or proxy_bypass_environment(parts.hostname or "", proxies):
+        return None
+    return proxy
+
+
+class Transport:
+    """POSTs to one base URL through one keep-alive connection pool, shared by every thread."""
+
+    def __init__(self, base: str, *, shown: str, timeout: float, retries: int, backoff: float, max_retry_after: float,
+                 pool_size: int, on_throttle: Callable[[], None] | None = None) -> None:
+        parts = urlsplit(base)
+        netloc = parts.netloc.rpartition("@")[2]
+        self.base_path = parts.path
+        self.shown = mask_url(shown)  # the URL as messages name it
+        self.host = parts.hostname or self.shown
+        self.timeout = timeout
+        self.headers = {"Content-Type": "application/json", "Accept": "application/json",
+                        "Accept-Encoding": "gzip, deflate", "User-Agent": USER_AGENT}
+        if parts.username is not None:  # requests sent a URL's userinfo as basic auth; so do we
+            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+            self.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        retry = _CappedRetry(
+            total=retries,
+            # A refused connection or an unknown host does not heal in seconds: one quick retry (a
+            # blip), then say so, instead of minutes of backoff before the same answer.
+            connect=min(retries, 1),
+            read=retries,
+            status=retries,
+            other=0,
+            allowed_methods=None,  # every Simple API call is a POST, and the ones we make only read
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=backoff,
+            backoff_jitter=backoff,
+            backoff_max=30.0,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            redirect=False,
+        )
+        retry.max_retry_after, retry.on_throttle = max_retry_after, on_throttle
+        self.retry = retry
+        _quiet_urllib3_retries()
+        options: dict[str, Any] = {"num_pools": 2, "maxsize": max(pool_size, 1), "block": False,
+                                   "cert_reqs": "CERT_REQUIRED", **_ca_bundle()}
+        proxy = _proxy_for(base)
+        origin = f"{parts.scheme}://{netloc}"
+        self._manager: urllib3.PoolManager = (
+            urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options))
+        self._pool = self._manager.connection_from_url(origin)
+        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
+
+    def post(self, operation: str, body: bytes, extra_headers: dict[str, str] | None = None) -> Answer:
+        headers = {**self.headers, **extra_headers} if extra_headers else self.headers
+        try:
+            response = self._pool.urlopen("POST", self.base_path + operation, body=body, headers=headers,
+                                          retries=self.retry, redirect=False, timeout=self._timeout,
+                                          assert_same_host=False, preload_content=True)
+        except MaxRetryError as exc:
+            raise self._unreachable(operation, exc.reason or exc) from None
+        except HTTPError as exc:
+            raise self._unreachable(operation, exc) from None
+        history = getattr(response.retries, "history", ()) or ()
+        return Answer(status=response.status, data=response.data, tries=len(history) + 1,
+                      location=response.headers.get("Location"))
+
+    def _unreachable(self, operation: str, reason: Exception) -> VendorUnreachableError:
+        if isinstance(reason, SSLError):
+            return VendorUnreachableError(
+                f"TLS verification of {self.host} failed ({short_reason(reason)}): check the Marketplace URL; "
+                "verification is never turned off")
+        if isinstance(reason, ReadTimeoutError):
+            return VendorUnreachableError(
+                f"ALSO at {self.host} did not answer {operation} within {self.timeout:g}s (after retries)")
+        if isinstance(reason, NameResolutionError):
+            return VendorUnreachableError(f"cannot reach ALSO at {self.shown}: the name {self.host} does not resolve")
+        if isinstance(reason, NewConnectionError | ConnectTimeoutError):
+            return VendorUnreachableError(f"cannot reach ALSO at {self.shown}: {short_reason(reason)}")
+        if isinstance(reason, ProtocolError):  # the connection broke mid-call, again after the retries
+            return VendorUnreachableError(f"cannot reach ALSO at {self.shown}: {short_reason(reason)}")
+        return VendorUnreachableError(f"ALSO {operation} at {self.host} failed: {short_reason(reason)}")
+
+    def close(self) -> None:
+        self._manager.clear()
+
