@@ -544,8 +544,6 @@ def test_a_subscription_listed_under_two_companies_stays_with_its_first_owner(im
     assert "Fabrikam GmbH" in errors and "Adventure Works AB" in errors
 
 
-@pytest.mark.xfail(strict=False, reason="issue 16 first bullet (client helper, not yet on main): connection "
-                   "refused is retried 5 times with raw urllib3 'Retrying (_CappedRetry(...))' lines, ~16 s")
 def test_an_unreachable_vendor_is_one_line_quickly(cli, write_config):
     import socket
     import time
