@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from core.billing_reconcile import PsaLicence, Reconciliation, ReconciliationLine, Totals, reconcile
+from core.billing_reconcile import ZERO, PsaLicence, Reconciliation, ReconciliationLine, Totals, reconcile
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
 from core.errors import UsageError
 from core.plugins import VendorFacade
@@ -134,8 +134,11 @@ def report_json(result: Reconciliation) -> dict[str, Any]:
     if len(by_currency) <= 1:
         currency, overall = next(iter(by_currency.items()), (None, Totals()))
         totals: dict[str, Any] = {**totals_json(overall), "currency": currency}
-    else:  # never a sum of several currencies: see totals_by_currency
-        totals = {"vendor_cost": None, "charges": None, "margin": None, "leak": None, "currency": None}
+    else:  # never a sum of several currencies: a figure that only one currency has is given, else null
+        totals = {"currency": None}
+        for name in ("vendor_cost", "charges", "margin", "leak"):
+            amounts = [getattr(t, name) for t in by_currency.values() if getattr(t, name)]
+            totals[name] = money(amounts[0]) if len(amounts) == 1 else (money(ZERO) if not amounts else None)
     return {
         "period": result.period,
         "lines": [line_json(ln) for ln in result.lines],

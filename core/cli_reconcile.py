@@ -66,7 +66,7 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
         click.echo(dump(report_json(result)))
         return
     if as_csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = csv.writer(sys.stdout, lineterminator="\r\n")
         writer.writerow(CSV_FIELDS)
         writer.writerows(csv_rows(result))
         return

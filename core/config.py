@@ -71,9 +71,10 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path:
     return DEFAULT_CONFIG
 
 
-def load_config(path: Path, pm: pluggy.PluginManager, *, secrets: bool = True) -> Config:
+def load_config(path: Path, pm: pluggy.PluginManager, *, secrets: bool = True, warn: bool = True) -> Config:
     """The validated configuration. With ``secrets=False`` (commands that never talk to a vendor or send
-    an alert) no secret is read: its variable may be unset, its file or keyring absent."""
+    an alert) no secret is read: its variable may be unset, its file or keyring absent. ``warn=False``:
+    the file was loaded (and warned about) already by this command."""
     raw = _read_yaml(path)
     if isinstance(raw.get("alerts"), dict):
         alerts = raw["alerts"]
@@ -95,7 +96,8 @@ def load_config(path: Path, pm: pluggy.PluginManager, *, secrets: bool = True) -
                               f"{did_you_mean(vendor, vendor_names(pm))} (loaded: {loaded})")
         if not isinstance(block, dict):
             raise ConfigError(f"{path}: {where}: expected a mapping of settings")
-        _warn_literal_secrets(path, where, block)
+        if warn:
+            _warn_literal_secrets(path, where, block)
         if not secrets:
             block = _without_secrets(block)
         expanded = _resolve_files(_expand(block, path, where), path.parent)

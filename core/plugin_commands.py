@@ -28,7 +28,7 @@ def plugins_new(name: str, folder: str) -> None:
     except OSError as exc:
         raise click.UsageError(f"cannot write the plugin under {folder}: {exc.strerror or exc}") from None
     click.echo(f"Wrote the {name} plugin to {target}. Next:\n"
-               f"  pip install -e {target}\n"
+               f"  pip install -e '{target}[test]'\n"
                f"  python -m pytest {target}\n"
                f"  integrator -c {target / 'config' / (name + '.example.yaml')} run --once")
 

@@ -64,8 +64,10 @@ def test_a_month_without_discrepancy_reconciles_clean(synced):
     assert everyone.code == 0
     assert {ln["status"] for ln in everyone.json["lines"]} == {"matched"}
     assert len(everyone.json["lines"]) == 14  # every priced, active subscription of a mapped company
-    # Three currencies are never summed together: the totals are per currency.
-    assert everyone.json["totals"]["vendor_cost"] is None
+    # Three currencies are never summed together: the totals are per currency, and `totals` gives a
+    # figure only where a single currency has one (no leak anywhere: "0.00").
+    assert everyone.json["totals"] == {"vendor_cost": None, "charges": None, "margin": None, "leak": "0.00",
+                                       "currency": None}
     assert everyone.json["totals_by_currency"] == [
         {"currency": "EUR", "vendor_cost": "1917.20", "charges": "2153.30", "margin": "236.10", "leak": "0.00"},
         {"currency": "NOK", "vendor_cost": "61.20", "charges": "70.20", "margin": "9.00", "leak": "0.00"},
@@ -202,6 +204,15 @@ def test_a_plugin_without_invoice_data_is_reported_and_no_error(cli, write_confi
     assert "westcoast_stub: no invoice data" in result.err
     only = cli("billing", "reconcile", "--period", "2026-10", "--vendor", "westcoast_stub", "--json")
     assert (only.code, only.json["lines"], only.json["no_invoice_data"]) == (0, [], ["westcoast_stub"])
+
+
+def test_a_leak_in_one_currency_is_totalled_across_customers_of_several(synced, sandbox):
+    sandbox.state.invoice.apply({"extra_charges": [{"company": 100011, "account_id": 299999, "units": 1,
+                                                    "unit_cost": "12.00"}]})
+    result = reconcile(synced, "--json")
+    assert result.code == 1
+    assert result.json["totals"]["leak"] == "12.00"  # only EUR leaks
+    assert result.json["totals"]["vendor_cost"] is None  # EUR, NOK and USD costs are never added up
 
 
 def test_a_leak_raises_the_leak_alert(synced, sandbox, config):

@@ -230,6 +230,26 @@ def test_absurd_numbers_are_refused_with_one_line(cli, config, args):
     assert result.code == 2 and one_line(result) and "internal error" not in result.err
 
 
+def test_a_taken_port_is_a_usage_error_for_the_sandbox_as_for_the_console(cli, config):
+    """`integrator sandbox --port N` on a taken port exited 1 (the README's table says 0, 2; `web` exits 2)."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("sandbox", "--port", str(port))
+    assert result.code == 2 and one_line(result) and f"127.0.0.1:{port}" in result.err
+
+
+def test_quiet_run_once_prints_no_info_lines(cli, config, sandbox):
+    """README: `-q` only errors. `integrator -q run --once` printed four `INFO: event=sync_...` lines."""
+    quiet = cli("-q", "run", "--once")
+    assert quiet.code == 0 and "INFO" not in quiet.err, quiet.err
+    loud = cli("run", "--once")  # without -q the daemon's events still show
+    assert loud.code == 0 and "event=sync_done" in loud.err
+
+
 def test_an_infinite_timeout_in_the_config_is_refused(cli, write_config):
     path = write_config()
     path.write_text(path.read_text().replace("timeout_seconds: 5", "timeout_seconds: .inf"))

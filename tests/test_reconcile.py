@@ -6,8 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 from core.reconcile.customers import CustomerRow, MappingRow, plan_customer_import
-from core.reconcile.licences import LicenceRow, find_gone, plan_licences
-from core.types import Address, DeactivationAction, Disappearance, VendorCustomer, VendorSubscription
+from core.reconcile.licences import LicenceRow, plan_licences
+from core.types import Address, DeactivationAction, VendorCustomer, VendorSubscription
 
 COMPANY = VendorCustomer("10", "Contoso Ltd", True, "Active", Address("1 Road", "Leeds", "LS1", "UK"),
                          contract_end_date=date(2030, 1, 1))
@@ -55,11 +55,12 @@ def test_prices_are_untouched_when_the_setting_is_off():
     assert plan.updates == [] and plan.unchanged == 1
 
 
-def test_gone_and_terminated_are_found_but_unreadable_records_are_not_deleted():
+def test_gone_and_terminated_are_deactivated_but_unreadable_records_are_not_deleted():
     current = [row("1"), row("2"), row("3")]
-    gone = find_gone([sub("1", terminated=True)], current, "10", unreadable={"3"})
-    assert [(g.external_id, g.reason) for g in gone] == [("1", Disappearance.TERMINATED),
-                                                       ("2", Disappearance.DELETED)]
+    decisions = {k: DeactivationAction.DEACTIVATE for k in "123"}
+    plan = plan_licences(COMPANY, 1, [sub("1", terminated=True)], current, decisions, set_price_and_cost=False,
+                         unreadable={"3"}, mass_threshold=1.0)
+    assert sorted((c.external_id, c.reason) for c in plan.deactivations) == [("1", "terminated"), ("2", "deleted")]
 
 
 def test_deletions_follow_the_decisions_and_the_guard():

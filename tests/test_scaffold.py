@@ -27,6 +27,27 @@ def guide_commands() -> list[str]:
     return [line.strip() for line in block.group(1).splitlines() if line.strip()]
 
 
+def _installs_pytest_before_running_it(lines: list[str]) -> bool:
+    """True when a ``pip install`` naming a ``[test]`` extra comes before the first ``python -m pytest``."""
+    for line in lines:
+        if "python -m pytest" in line:
+            return False
+        if line.lstrip().startswith("pip install") and "[test]" in line:
+            return True
+    return True
+
+
+def test_every_set_of_instructions_installs_pytest_before_running_the_plugins_tests(cli, tmp_path):
+    """A fresh venv with only psa-integrator has no pytest: `python -m pytest acme` said "No module
+    named pytest" when the guide, the generated README and the command's "Next:" used a plain
+    `pip install -e acme`. (The slow guide test cannot see this: its venv borrows this one's pytest.)"""
+    assert _installs_pytest_before_running_it(guide_commands()), guide_commands()
+    result = cli("plugins", "new", "acme", "--dir", str(tmp_path))
+    assert _installs_pytest_before_running_it(result.out.splitlines()), result.out
+    readme = (tmp_path / "acme" / "README.md").read_text(encoding="utf-8").splitlines()
+    assert _installs_pytest_before_running_it(readme), readme
+
+
 def test_plugins_new_writes_a_plugin_package_under_dir(cli, tmp_path):
     result = cli("plugins", "new", "acme_cloud", "--dir", str(tmp_path))
     assert result.code == 0, result.err
@@ -37,7 +58,7 @@ def test_plugins_new_writes_a_plugin_package_under_dir(cli, tmp_path):
         "acme_cloud_integrator/client.py", "acme_cloud_integrator/mapping.py", "acme_cloud_integrator/records.py",
         "tests/test_contract.py", "tests/test_mapping.py"}
     assert "class AcmeCloudSettings(VendorSettings)" in (root / "acme_cloud_integrator" / "__init__.py").read_text()
-    assert f"pip install -e {root}" in result.out
+    assert f"pip install -e '{root}[test]'" in result.out
 
 
 @pytest.mark.parametrize("name", ["Acme", "9lives", "acme-cloud", "a b"])

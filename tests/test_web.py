@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -551,3 +552,12 @@ def test_stopping_the_console_stops_an_import_at_a_safe_point_and_records_it(wri
     [(status, errors)] = db.query("SELECT status, errors FROM sync_runs WHERE entity = 'subscriptions'")
     assert status == "failed" and "the rest were left as they were" in str(errors)
     assert db.query("SELECT count(*) FROM sync_runs WHERE status = 'running'") == [(0,)]
+
+
+def test_the_last_sync_reads_as_a_plain_utc_time(logged_in: TestClient, cli, sandbox):
+    """It read "2026-11-26 03:38:18Z UTC": the ISO 'Z' and the word UTC both."""
+    assert cli("run", "--once").code == 0
+    for page in ("/integrations", "/history"):
+        text = logged_in.get(page).text
+        shown = re.search(r"<dt>Last sync</dt><dd>([^<]*)</dd>", text)
+        assert shown and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", shown.group(1)), (page, shown)

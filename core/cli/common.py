@@ -51,9 +51,9 @@ class Context:
             from core.sync import App
 
             path = config_path(self.config_option)
-            config = load_config(path, self.pm, secrets=secrets)
-            log.info("configuration %s; integrations: %s", path, ", ".join(config.integrations) or "none")
             other = self._apps.get(not secrets)
+            config = load_config(path, self.pm, secrets=secrets, warn=other is None)
+            log.info("configuration %s; integrations: %s", path, ", ".join(config.integrations) or "none")
             sessions = other.sessions if other is not None else open_database(config.database_url)
             self._apps[secrets] = App(config=config, pm=self.pm, sessions=sessions)
         return self._apps[secrets]

@@ -10,8 +10,6 @@ from typing import Any
 from core.db.models import LIMITS
 from core.types import (
     DeactivationAction,
-    Disappearance,
-    LicenceGone,
     VendorCustomer,
     VendorSubscription,
 )
@@ -74,25 +72,6 @@ class LicencePlan:
     @property
     def writes(self) -> list[LicenceChangeSet]:
         return self.creates + self.updates + self.deactivations
-
-
-def find_gone(
-    upstream: list[VendorSubscription], current: list[LicenceRow], vendor_customer_id: str, unreadable: set[str]
-) -> list[LicenceGone]:
-    """Licences terminated upstream, and this company's licences its listing no longer holds.
-
-    A record the plugin could not read (``unreadable``) is still listed: it is not deleted.
-    """
-    listed = {s.external_id for s in upstream}
-    gone = [LicenceGone(s.external_id, s.name, Disappearance.TERMINATED) for s in upstream if s.terminated]
-    gone += [
-        LicenceGone(row.external_id, row.name, Disappearance.DELETED)
-        for row in current
-        if row.vendor_customer_id == vendor_customer_id
-        and row.external_id not in listed
-        and row.external_id not in unreadable
-    ]
-    return gone
 
 
 def plan_licences(

@@ -7,7 +7,7 @@ import sys
 import click
 
 from core.cli.common import FiniteFloat
-from core.errors import IntegratorError
+from core.errors import UsageError
 
 
 @click.command("sandbox")
@@ -32,8 +32,10 @@ def sandbox_cmd(port: int, host: str, username: str | None, password: str | None
     state.latency = latency_ms / 1000
     try:
         server = sandbox.SandboxServer(state, host, port)
-    except (OSError, ValueError) as exc:
-        raise IntegratorError(f"cannot serve the sandbox on {host}:{port}: {exc}") from None
+    except OSError as exc:  # a taken port or an address this machine lacks: the option's value, as for `web`
+        raise UsageError(f"cannot serve the sandbox on {host}:{port}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # not loopback
+        raise UsageError(f"cannot serve the sandbox on {host}:{port}: {exc}") from None
     click.echo(f"ALSO sandbox serving {server.url} (user {username or sandbox.DEFAULT_USERNAME}); Ctrl-C stops it",
                err=True)
     if as_json:
