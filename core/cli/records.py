@@ -6,6 +6,8 @@ and read its secrets; the others work with the password variable unset.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
@@ -211,6 +213,16 @@ def licences_group() -> None:
     """Licences (imported subscriptions)."""
 
 
+def _customer_rows(ctx: Context, customer: str | None, query: Any, to_json: Any) -> list[dict[str, Any]]:
+    """The rows of ``query(customer)`` as JSON; an unknown customer is a one-line usage error."""
+    from core import store
+
+    with ctx.local_app.sessions() as session:
+        if customer is not None:
+            store.find_customer(session, customer)
+        return [to_json(row) for row in session.scalars(query(customer))]
+
+
 @licences_group.command("list")
 @click.option("--customer", default=None, help="Only this customer's licences.")
 @json_option
@@ -219,10 +231,7 @@ def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
     """The licences (--json: money as decimal strings)."""
     from core import store
 
-    with ctx.local_app.sessions() as session:
-        if customer is not None:
-            store.find_customer(session, customer)
-        rows = [store.licence_json(lic) for lic in session.scalars(store.licence_query(customer))]
+    rows = _customer_rows(ctx, customer, store.licence_query, store.licence_json)
     if as_json:
         echo_json(rows)
         return
@@ -243,10 +252,7 @@ def licences_history(ctx: Context, customer: str | None, as_json: bool) -> None:
     """Every change made to a licence, newest first, with the sync run that made it."""
     from core import store
 
-    with ctx.local_app.sessions() as session:
-        if customer is not None:
-            store.find_customer(session, customer)
-        rows = [store.change_json(c) for c in session.scalars(store.history_query(customer))]
+    rows = _customer_rows(ctx, customer, store.history_query, store.change_json)
     if as_json:
         echo_json(rows)
         return

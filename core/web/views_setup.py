@@ -3,6 +3,7 @@ add by picking, remove, suggestions with "Confirm")."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -183,8 +184,15 @@ async def mappings_add(request: Request, session: ConsoleSession, form: FormData
             mapping = store.add_mapping(db, vendor, external_id, customer, external_name=external_name)
             return f"Mapped {vendor} company {mapping.external_id} to {mapping.customer.name!r}"
 
+    return await _change_mapping(request, session, vendor, what, add)
+
+
+async def _change_mapping(request: Request, session: ConsoleSession, vendor: str, what: str,
+                          change: Callable[[], str]) -> Response:
+    """Run one mapping change, tell the person how it went and record it like a CLI command."""
+    console = console_of(request)
     try:
-        message = await run_in_threadpool(add)
+        message = await run_in_threadpool(change)
     except IntegratorError as exc:
         console.flash(session, "error", str(exc))
         await console.record(request, session, what, "failed", str(exc))
@@ -206,15 +214,7 @@ async def mappings_remove(request: Request, session: ConsoleSession, form: FormD
             mapping = store.remove_mapping(db, vendor, external_id)
             return f"Removed the mapping of {vendor} company {mapping.external_id} to {mapping.customer.name!r}"
 
-    try:
-        message = await run_in_threadpool(remove)
-    except IntegratorError as exc:
-        console.flash(session, "error", str(exc))
-        await console.record(request, session, what, "failed", str(exc))
-    else:
-        console.flash(session, "ok", message)
-        await console.record(request, session, what, "ok")
-    return back(f"/mappings?vendor={quote(vendor)}")
+    return await _change_mapping(request, session, vendor, what, remove)
 
 
 ROUTES = [
