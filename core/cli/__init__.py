@@ -107,9 +107,9 @@ def register_commands(group: click.Group) -> None:
         for command in importlib.import_module(name).COMMANDS:
             group.add_command(command)
     # Command groups living in other modules: one line each.
-    from core.cli_billing import billing_group
-    from core.cli_reconcile import reconcile_cmd
-    from core.plugin_commands import register as register_plugin_commands
+    from core.cli.billing import billing_group
+    from core.cli.plugins import register as register_plugin_commands
+    from core.cli.reconcile import reconcile_cmd
 
     register_plugin_commands(group)  # plugins new, demo
     group.add_command(billing_group)  # billing charges
@@ -140,7 +140,7 @@ def _database_errors() -> tuple[type[BaseException], ...]:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: an expected failure is one line on stderr, never a traceback; exit codes as in --help."""
     from core.errors import ConfigError, IntegratorError, PluginError, UsageError
-    from core.plugins import get_plugin_manager
+    from core.host.plugins import get_plugin_manager
 
     args = sys.argv[1:] if argv is None else list(argv)
     try:
