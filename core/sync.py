@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +29,7 @@ from core.reconcile.ownership import Claim, RunOwnership
 from core.redact import mask_urls_in
 from core.settings import VendorSettings
 from core.types import Connection, Disappearance, LicenceGone, Listing, VendorCustomer, VendorSubscription
+from core.workers import Workers, call_abandonable
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (done, total)
@@ -154,8 +153,8 @@ class Upstream:
     synced together (``integrator run``) and made only when first needed. Failures are not kept,
     except a refused login: trying the same credentials again in one run can lock the account out."""
 
-    def __init__(self, facade: VendorFacade, settings: VendorSettings) -> None:
-        self.facade, self.settings = facade, settings
+    def __init__(self, facade: VendorFacade, settings: VendorSettings, cancel: threading.Event | None = None) -> None:
+        self.facade, self.settings, self.cancel = facade, settings, cancel
         self._connection: Connection | None = None
         self._companies: Listing[VendorCustomer] | None = None
         self._refused: AuthenticationError | None = None
@@ -165,7 +164,8 @@ class Upstream:
             raise type(self._refused)(str(self._refused))
         if self._connection is None:
             try:
-                self._connection = self.facade.connect(self.settings)
+                self._connection = call_abandonable(self.facade.connect, self.settings, cancel=self.cancel,
+                                                    what="the login")
             except AuthenticationError as exc:
                 self._refused = exc
                 raise
@@ -173,7 +173,8 @@ class Upstream:
 
     def companies(self) -> Listing[VendorCustomer]:
         if self._companies is None:
-            listing = self.facade.list_customers(self.connection())
+            listing = call_abandonable(self.facade.list_customers, self.connection(), cancel=self.cancel,
+                                       what="the company listing")
             items, problems = screen_companies(listing.items)
             self._companies = Listing(items, [*listing.problems, *problems])
         return self._companies
@@ -185,12 +186,13 @@ class Upstream:
 
 
 @contextmanager
-def _upstream(facade: VendorFacade, settings: VendorSettings, shared: Upstream | None) -> Iterator[Upstream]:
+def _upstream(facade: VendorFacade, settings: VendorSettings, shared: Upstream | None,
+              cancel: threading.Event | None = None) -> Iterator[Upstream]:
     """The shared upstream if the caller has one (and closes it); else one of this sync's own."""
     if shared is not None:
         yield shared
         return
-    own = Upstream(facade, settings)
+    own = Upstream(facade, settings, cancel)
     try:
         yield own
     finally:
@@ -205,11 +207,11 @@ def _problems(listing: Listing[Any], prefix: str = "") -> list[str]:
 
 def import_customers(app: App, vendor: str, *, dry_run: bool = False, progress: Progress | None = None,
                      cancel: threading.Event | None = None, upstream: Upstream | None = None) -> RunReport:
-    # ``progress`` and ``cancel`` are accepted so every entity sync has one signature; a customer
-    # import is a single listing and a single transaction, so there is nothing to report or stop between.
+    # ``progress`` is accepted so every entity sync has one signature; a customer import is a single
+    # listing and a single transaction: a stop abandons the listing, or else lets the transaction end.
     settings, facade = _settings(app, vendor)
     report = RunReport(vendor, "customers", dry_run=dry_run)
-    with _recorded(app, report), _upstream(facade, settings, upstream) as vendor_side:
+    with _recorded(app, report), _upstream(facade, settings, upstream, cancel) as vendor_side:
         listing = vendor_side.companies()
         report.errors += _problems(listing)
 
@@ -340,7 +342,7 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
                          upstream: Upstream | None = None) -> RunReport:
     settings, facade = _settings(app, vendor)
     report = RunReport(vendor, "subscriptions", dry_run=dry_run)
-    with _recorded(app, report), _upstream(facade, settings, upstream) as vendor_side:
+    with _recorded(app, report), _upstream(facade, settings, upstream, cancel) as vendor_side:
         companies = vendor_side.companies()
         connection = vendor_side.connection()
         report.errors += _problems(companies)
@@ -356,8 +358,9 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
         done = 0
         batch: list[tuple[_Target, Listing[VendorSubscription]]] = []
         flushed = time.monotonic()
-        with ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="listing") as pool:
-            for target, listing, error in bounded_map(pool, fetch, targets, settings.max_concurrency * 32, cancel):
+        # A stop abandons the listings in flight (never waited for, never written): see core.workers.
+        with Workers(settings.max_concurrency, name="listing") as pool:
+            for target, listing, error in pool.map_bounded(fetch, targets, settings.max_concurrency * 32, cancel):
                 if listing is None:
                     report.errors.append(f"{target.label}: {error}")
                     run.listing_failed(target)
@@ -381,28 +384,6 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
         run.decide_deletions(complete)
         report.end_lines()
     return report
-
-
-def bounded_map(pool: ThreadPoolExecutor, fn: Callable[[Any], Any], items: list[Any], window: int,
-                cancel: threading.Event | None = None) -> Iterator[Any]:
-    """``pool.map`` in order, but with at most ``window`` calls in flight or waiting to be consumed, so
-    memory stays flat however many customers there are, and a stop request ends it between customers."""
-    pending: deque[Future[Any]] = deque()
-    source = iter(items)
-    for item in source:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= window:
-            break
-    while pending:
-        if cancel is not None and cancel.is_set():
-            for future in pending:
-                future.cancel()
-            return
-        result = pending.popleft().result()
-        for item in source:
-            pending.append(pool.submit(fn, item))
-            break
-        yield result
 
 
 class _LicenceRun:
