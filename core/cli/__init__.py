@@ -31,7 +31,7 @@ Exit codes:
   1    a sync, check or reconciliation failed, is partial or found a leak
   2    usage or configuration error
   3    status: a scheduled integration is stale
-  130  interrupted (Ctrl-C); the daemon exits 0 on SIGTERM/SIGINT
+  130  interrupted (Ctrl-C); 143: stopped by SIGTERM; the daemon exits 0 on either
 """
 
 _state: dict[str, Any] = {"verbosity": 0, "log_format": "text"}

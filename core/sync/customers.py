@@ -21,11 +21,11 @@ log = logging.getLogger(__name__)
 
 def import_customers(app: App, vendor: str, *, dry_run: bool = False, progress: Progress | None = None,
                      cancel: threading.Event | None = None, upstream: Upstream | None = None) -> RunReport:
-    # ``progress`` and ``cancel`` are accepted so every entity sync has one signature; a customer
-    # import is a single listing and a single transaction, so there is nothing to report or stop between.
+    # ``progress`` is accepted so every entity sync has one signature; a customer import is a single
+    # listing and a single transaction: a stop abandons the listing, or else lets the transaction end.
     settings, facade = integration(app, vendor)
     report = RunReport(vendor, "customers", dry_run=dry_run)
-    with recorded(app, report), upstream_for(facade, settings, upstream) as vendor_side:
+    with recorded(app, report), upstream_for(facade, settings, upstream, cancel) as vendor_side:
         listing = vendor_side.companies()
         report.errors += problems_of(listing)
 

@@ -46,7 +46,7 @@ def sync_integration(app: App, vendor: str, *, cancel: threading.Event | None = 
     """Sync the integration's entities_to_sync, customers before subscriptions, holding its lock throughout."""
     settings = app.config.integrations[vendor]
     reports = []
-    upstream = Upstream(VendorFacade(app.pm, vendor), settings)  # one login and company listing for all
+    upstream = Upstream(VendorFacade(app.pm, vendor), settings, cancel)  # one login and company listing for all
     with integration_lock(app.sessions, vendor), contextlib.closing(upstream):
         for entity in settings.integrator.ordered_entities():
             if cancel is not None and cancel.is_set():

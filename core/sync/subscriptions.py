@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +20,7 @@ from core.sync.app import App
 from core.sync.runs import PLAN_LINES_KEPT, Progress, RunReport, changes_text, recorded
 from core.sync.upstream import Upstream, integration, problems_of, upstream_for
 from core.types import Disappearance, LicenceGone, Listing, VendorCustomer, VendorSubscription
+from core.workers import Workers
 
 BATCH_CUSTOMERS = 200  # customers whose licences are written in one transaction
 BATCH_SECONDS = 0.5  # ...or fewer, when their listings come slowly
@@ -76,7 +73,7 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
                          upstream: Upstream | None = None) -> RunReport:
     settings, facade = integration(app, vendor)
     report = RunReport(vendor, "subscriptions", dry_run=dry_run)
-    with recorded(app, report), upstream_for(facade, settings, upstream) as vendor_side:
+    with recorded(app, report), upstream_for(facade, settings, upstream, cancel) as vendor_side:
         companies = vendor_side.companies()
         connection = vendor_side.connection()
         report.errors += problems_of(companies)
@@ -92,8 +89,9 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
         done = 0
         batch: list[tuple[_Target, Listing[VendorSubscription]]] = []
         flushed = time.monotonic()
-        with ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="listing") as pool:
-            for target, listing, error in bounded_map(pool, fetch, targets, settings.max_concurrency * 32, cancel):
+        # A stop abandons the listings in flight (never waited for, never written): see core.workers.
+        with Workers(settings.max_concurrency, name="listing") as pool:
+            for target, listing, error in pool.map_bounded(fetch, targets, settings.max_concurrency * 32, cancel):
                 if listing is None:
                     report.errors.append(f"{target.label}: {error}")
                     run.listing_failed(target)
@@ -117,28 +115,6 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
         run.decide_deletions(complete)
         report.end_lines()
     return report
-
-
-def bounded_map(pool: ThreadPoolExecutor, fn: Callable[[Any], Any], items: list[Any], window: int,
-                cancel: threading.Event | None = None) -> Iterator[Any]:
-    """``pool.map`` in order, but with at most ``window`` calls in flight or waiting to be consumed, so
-    memory stays flat however many customers there are, and a stop request ends it between customers."""
-    pending: deque[Future[Any]] = deque()
-    source = iter(items)
-    for item in source:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= window:
-            break
-    while pending:
-        if cancel is not None and cancel.is_set():
-            for future in pending:
-                future.cancel()
-            return
-        result = pending.popleft().result()
-        for item in source:
-            pending.append(pool.submit(fn, item))
-            break
-        yield result
 
 
 class _LicenceRun:

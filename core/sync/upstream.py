@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +13,7 @@ from core.host.plugins import VendorFacade
 from core.planning.customers import screen_companies
 from core.sync.app import App
 from core.types import Connection, Listing, VendorCustomer
+from core.workers import call_abandonable
 
 
 def integration(app: App, vendor: str) -> tuple[VendorSettings, VendorFacade]:
@@ -24,8 +26,8 @@ class Upstream:
     synced together (``integrator run``) and made only when first needed. Failures are not kept,
     except a refused login: trying the same credentials again in one run can lock the account out."""
 
-    def __init__(self, facade: VendorFacade, settings: VendorSettings) -> None:
-        self.facade, self.settings = facade, settings
+    def __init__(self, facade: VendorFacade, settings: VendorSettings, cancel: threading.Event | None = None) -> None:
+        self.facade, self.settings, self.cancel = facade, settings, cancel
         self._connection: Connection | None = None
         self._companies: Listing[VendorCustomer] | None = None
         self._refused: AuthenticationError | None = None
@@ -35,7 +37,8 @@ class Upstream:
             raise type(self._refused)(str(self._refused))
         if self._connection is None:
             try:
-                self._connection = self.facade.connect(self.settings)
+                self._connection = call_abandonable(self.facade.connect, self.settings, cancel=self.cancel,
+                                                    what="the login")
             except AuthenticationError as exc:
                 self._refused = exc
                 raise
@@ -43,7 +46,8 @@ class Upstream:
 
     def companies(self) -> Listing[VendorCustomer]:
         if self._companies is None:
-            listing = self.facade.list_customers(self.connection())
+            listing = call_abandonable(self.facade.list_customers, self.connection(), cancel=self.cancel,
+                                       what="the company listing")
             items, problems = screen_companies(listing.items)
             self._companies = Listing(items, [*listing.problems, *problems])
         return self._companies
@@ -55,12 +59,13 @@ class Upstream:
 
 
 @contextmanager
-def upstream_for(facade: VendorFacade, settings: VendorSettings, shared: Upstream | None) -> Iterator[Upstream]:
+def upstream_for(facade: VendorFacade, settings: VendorSettings, shared: Upstream | None,
+                 cancel: threading.Event | None = None) -> Iterator[Upstream]:
     """The shared upstream if the caller has one (and closes it); else one of this sync's own."""
     if shared is not None:
         yield shared
         return
-    own = Upstream(facade, settings)
+    own = Upstream(facade, settings, cancel)
     try:
         yield own
     finally:
