@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from core.config.secrets import read_secret_file
+from core.config.settings import check_vendor_url, is_loopback_host
 from core.redact import mask_urls_in, short_reason, url_origin
-from core.secrets import read_secret_file
-from core.settings import check_vendor_url, is_loopback_host
 
 log = logging.getLogger(__name__)
 Event = Literal["failed", "partial", "held_back", "stale", "leak"]
