@@ -10,7 +10,6 @@ import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from core.sync.app import App
-from core.web.pages import Console, action, back, client_of, console_of, form_token, page
+from core.web.pages import HERE, Console, action, back, client_of, console_of, form_token, page
 from core.web.security import (
     COOKIE,
     ConsoleSession,
@@ -32,7 +31,6 @@ from core.web.security import (
 )
 
 _LOCAL_PATH = re.compile(r"/[A-Za-z0-9/_.~%+=&?-]*")
-HERE = Path(__file__).parent
 
 
 # -- login --------------------------------------------------------------------------------------
@@ -46,7 +44,7 @@ def _safe_next(target: str | None) -> str:
 
 async def login_page(request: Request) -> Response:
     console = console_of(request)
-    session = console.session_of(request)
+    session = await console.session_of(request)
     if session is not None and session.authenticated:
         return back("/integrations")
     session = session or ConsoleSession()
@@ -57,7 +55,7 @@ async def login_page(request: Request) -> Response:
 async def login(request: Request) -> Response:
     console = console_of(request)
     form = await request.form()
-    anonymous = console.session_of(request)
+    anonymous = await console.session_of(request)
     if anonymous is None or not anonymous.csrf_ok(form_token(request, form)):
         anonymous = anonymous or ConsoleSession()
         return console.render(request, anonymous, "login.html", status_code=403, next="/integrations",
@@ -83,7 +81,7 @@ async def login(request: Request) -> Response:
                               error="Wrong password.")
     console.limiter.succeeded(client)
     session = ConsoleSession(authenticated=True, login_at=console.clock())  # a new id: no session fixation
-    console.signer.revoke(anonymous)
+    await run_in_threadpool(console.signer.revoke, anonymous)
     await console.record(request, session, "login", "ok")
     return console.set_cookie(back(target), request, session)
 
@@ -92,7 +90,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request, session: ConsoleSession, form: FormData) -> Response:
     console = console_of(request)
     await console.record(request, session, "logout", "ok")
-    console.signer.revoke(session)
+    await run_in_threadpool(console.signer.revoke, session)
     response = back("/login")
     response.delete_cookie(COOKIE, path="/")
     return response

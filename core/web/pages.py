@@ -32,11 +32,9 @@ from core.web.security import (
     SessionSigner,
     check_hash,
     read_setting,
-    session_key,
 )
 
 HERE = Path(__file__).parent
-KEY_RECHECK_SECONDS = 5.0
 Handler = Callable[..., Awaitable[Response]]
 
 
@@ -48,8 +46,7 @@ class Console:
         self.app = app
         env_hash = password_hash if password_hash is not None else os.environ.get(PASSWORD_HASH_ENV)
         self.env_hash = check_hash(env_hash, PASSWORD_HASH_ENV) if env_hash else None
-        self._signer = SessionSigner(session_key(app.sessions), clock=clock)
-        self._key_read = time.monotonic()
+        self.signer = SessionSigner(app.sessions, self.env_hash, clock=clock)
         self.limiter = limiter or LoginLimiter()
         self.jobs = Jobs(app)
         self.clock = clock
@@ -63,16 +60,10 @@ class Console:
 
     # -- sessions ---------------------------------------------------------------------------------
 
-    @property
-    def signer(self) -> SessionSigner:
-        """The signer, with the key re-read now and then: 'set-password' in another process ends sessions here too."""
-        if time.monotonic() - self._key_read >= KEY_RECHECK_SECONDS:
-            self._signer.rekey(session_key(self.app.sessions))
-            self._key_read = time.monotonic()
-        return self._signer
-
-    def session_of(self, request: Request) -> ConsoleSession | None:
-        return self.signer.loads(request.cookies.get(COOKIE))
+    async def session_of(self, request: Request) -> ConsoleSession | None:
+        """The request's session (read against the database, off the event loop: a logout or a new
+        password in another process counts at once)."""
+        return await run_in_threadpool(self.signer.loads, request.cookies.get(COOKIE))
 
     def set_cookie(self, response: Response, request: Request, session: ConsoleSession) -> Response:
         response.set_cookie(COOKIE, self.signer.dumps(session), max_age=IDLE_SECONDS, path="/", httponly=True,
@@ -126,7 +117,7 @@ def page(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
-        session = console_of(request).session_of(request)
+        session = await console_of(request).session_of(request)
         if session is None or not session.authenticated:
             return to_login(request)
         response = await handler(request, session)
@@ -142,7 +133,7 @@ def action(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
         console = console_of(request)
-        session = console.session_of(request)
+        session = await console.session_of(request)
         if session is None or not session.authenticated:
             return to_login(request)
         form = await request.form()
