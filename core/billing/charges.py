@@ -15,6 +15,7 @@ from typing import Any
 
 from core.billing.ledger import Ledger, LicenceState, Stretch
 from core.config.billing import Period
+from core.shapes import money
 
 RECURRING = "recurring"
 PRORATA = "prorata"
@@ -64,25 +65,16 @@ class ChargeLine:
             "days": self.days,
             "period_days": self.period_days,
             "quantity": self.quantity,
-            "unit_price": money_text(self.unit_price),
-            "amount": money_text(self.amount),
-            "unit_cost": money_text(self.unit_cost),
-            "cost": money_text(self.cost),
+            "unit_price": money(self.unit_price, unit=True),
+            "amount": money(self.amount),
+            "unit_cost": money(self.unit_cost, unit=True),
+            "cost": money(self.cost),
             "currency": self.currency,
         }
 
 
 FIELDS: tuple[str, ...] = ("customer", "vendor", "external_id", "licence", "kind", "from", "to", "days",
                            "period_days", "quantity", "unit_price", "amount", "unit_cost", "cost", "currency")
-
-
-def money_text(value: Decimal | None) -> str | None:
-    """A decimal string with at least two decimals ("5.60", "3.1234"); None stays None."""
-    if value is None:
-        return None
-    if value == value.quantize(CENT):
-        return str(value.quantize(CENT))
-    return format(value.normalize(), "f")
 
 
 def prorate(quantity: int, unit: Decimal | None, days: int, period_days: int) -> Decimal | None:

@@ -16,6 +16,7 @@ from core.billing.matching import ZERO, PsaLicence, Reconciliation, Reconciliati
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
 from core.errors import UsageError
 from core.host.plugins import VendorFacade
+from core.shapes import money
 from core.types import Listing, VendorCharge
 
 if TYPE_CHECKING:
@@ -98,14 +99,6 @@ def _mappings(session: Any, vendor: str) -> dict[str, str]:
 
 
 # -- shapes ------------------------------------------------------------------------------------
-
-def money(value: Decimal | None) -> str | None:
-    """A decimal string with two decimals at least ("24.00", "3.1234")."""
-    if value is None:
-        return None
-    exponent = value.as_tuple().exponent
-    return str(value.quantize(CENT)) if isinstance(exponent, int) and exponent > -2 else str(value)
-
 
 def units(value: Decimal | None) -> int | str | None:
     if value is None:

@@ -58,9 +58,9 @@ def reconcile_cmd(ctx: click.Context, period: str, vendor: str | None, customer:
 
 def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
     from core.billing.matching import Status
-    from core.billing.reconcile import CSV_FIELDS, csv_rows, money, report_json, units
+    from core.billing.reconcile import CSV_FIELDS, csv_rows, report_json, units
     from core.cli.output import table
-    from core.shapes import dump
+    from core.shapes import dump, money
 
     if as_json:
         click.echo(dump(report_json(result)))
@@ -89,7 +89,8 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
 
 def _alert(app: object, result: Reconciliation) -> None:
     from core.billing.matching import Status
-    from core.billing.reconcile import line_json, money
+    from core.billing.reconcile import line_json
+    from core.shapes import money
     from core.sync.alerts import notify
 
     leaks = [ln for ln in result.lines if ln.status is Status.LEAK]

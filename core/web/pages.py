@@ -8,7 +8,6 @@ import functools
 import os
 import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from core.shapes import money
 from core.sync.app import App
 from core.web import audit
 from core.web.jobs import Jobs
@@ -52,7 +52,7 @@ class Console:
         self.clock = clock
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["vendors"] = lambda: list(app.config.integrations)
-        self.templates.env.filters["money"] = money
+        self.templates.env.filters["money"] = price_text
         self.flashes: dict[str, list[tuple[str, str]]] = {}
 
     def password_hash(self) -> str | None:
@@ -87,15 +87,6 @@ class Console:
                        logged_in=session.authenticated)
         response = self.templates.TemplateResponse(request, template, context, status_code=status_code)
         return self.set_cookie(response, request, session)
-
-
-def money(value: Any) -> str:
-    """A price as people read it: at least two decimals ("3.10"), more only when there are more."""
-    if value is None:
-        return "—"
-    amount = Decimal(str(value))
-    cents = amount.quantize(Decimal("0.01"))
-    return str(cents) if cents == amount else format(amount.normalize(), "f")
 
 
 def client_of(request: Request) -> str:
@@ -171,3 +162,8 @@ def vendor_of(request: Request, app: App) -> str:
         configured = ", ".join(app.config.integrations) or "none"
         raise HTTPException(404, f"no integration named {vendor!r} is configured (configured: {configured})")
     return vendor
+
+
+def price_text(value: Any) -> str:
+    """A licence's price as people read it (``core.shapes.money``, a unit price); a dash when there is none."""
+    return money(value, unit=True) or "—"
