@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from core.connection import connected_line
-from core.contract import checked_connection
 from core.errors import PluginError
-from core.reconcile.customers import CustomerRow, plan_customer_import
-from core.reconcile.licences import LicenceRow, plan_licences
+from core.host.contract import checked_connection
+from core.planning.customers import CustomerRow, plan_customer_import
+from core.planning.licences import LicenceRow, plan_licences
+from core.sync.connection import connected_line
 from core.types import Address, Connection, VendorAccount, VendorCustomer, VendorSubscription
 
 ROOT = Path(__file__).resolve().parent.parent

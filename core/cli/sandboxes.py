@@ -30,7 +30,7 @@ class SandboxGroup(click.Group):
 
 
 def sandbox_group(pm: pluggy.PluginManager) -> click.Group:
-    from core.plugins import VendorFacade, vendor_names
+    from core.host.plugins import VendorFacade, vendor_names
 
     group = SandboxGroup("sandbox", short_help="Serve a vendor plugin's loopback sandbox in the foreground.",
                          help="Serve a vendor plugin's loopback sandbox (demo data) in the foreground: "

@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from core.sync import App
+from core.sync.app import App
 from core.web import audit
 from core.web.jobs import Jobs
 from core.web.security import (
@@ -39,13 +39,11 @@ from core.web.security import (
     SessionSigner,
     check_hash,
     read_setting,
-    session_key,
     verify_password,
 )
 
 HERE = Path(__file__).parent
 _LOCAL_PATH = re.compile(r"/[A-Za-z0-9/_.~%+=&?-]*")
-KEY_RECHECK_SECONDS = 5.0
 Handler = Callable[..., Awaitable[Response]]
 
 
@@ -57,8 +55,7 @@ class Console:
         self.app = app
         env_hash = password_hash if password_hash is not None else os.environ.get(PASSWORD_HASH_ENV)
         self.env_hash = check_hash(env_hash, PASSWORD_HASH_ENV) if env_hash else None
-        self._signer = SessionSigner(session_key(app.sessions), clock=clock)
-        self._key_read = time.monotonic()
+        self.signer = SessionSigner(app.sessions, self.env_hash, clock=clock)
         self.limiter = limiter or LoginLimiter()
         self.jobs = Jobs(app)
         self.clock = clock
@@ -72,16 +69,10 @@ class Console:
 
     # -- sessions ---------------------------------------------------------------------------------
 
-    @property
-    def signer(self) -> SessionSigner:
-        """The signer, with the key re-read now and then: 'set-password' in another process ends sessions here too."""
-        if time.monotonic() - self._key_read >= KEY_RECHECK_SECONDS:
-            self._signer.rekey(session_key(self.app.sessions))
-            self._key_read = time.monotonic()
-        return self._signer
-
-    def session_of(self, request: Request) -> ConsoleSession | None:
-        return self.signer.loads(request.cookies.get(COOKIE))
+    async def session_of(self, request: Request) -> ConsoleSession | None:
+        """The request's session (read against the database, off the event loop: a logout or a new
+        password in another process counts at once)."""
+        return await run_in_threadpool(self.signer.loads, request.cookies.get(COOKIE))
 
     def set_cookie(self, response: Response, request: Request, session: ConsoleSession) -> Response:
         response.set_cookie(COOKIE, self.signer.dumps(session), max_age=IDLE_SECONDS, path="/", httponly=True,
@@ -135,7 +126,7 @@ def page(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
-        session = console_of(request).session_of(request)
+        session = await console_of(request).session_of(request)
         if session is None or not session.authenticated:
             return _to_login(request)
         response = await handler(request, session)
@@ -151,7 +142,7 @@ def action(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
         console = console_of(request)
-        session = console.session_of(request)
+        session = await console.session_of(request)
         if session is None or not session.authenticated:
             return _to_login(request)
         form = await request.form()
@@ -192,7 +183,7 @@ def _safe_next(target: str | None) -> str:
 
 async def login_page(request: Request) -> Response:
     console = console_of(request)
-    session = console.session_of(request)
+    session = await console.session_of(request)
     if session is not None and session.authenticated:
         return back("/integrations")
     session = session or ConsoleSession()
@@ -203,7 +194,7 @@ async def login_page(request: Request) -> Response:
 async def login(request: Request) -> Response:
     console = console_of(request)
     form = await request.form()
-    anonymous = console.session_of(request)
+    anonymous = await console.session_of(request)
     if anonymous is None or not anonymous.csrf_ok(_token(request, form)):
         anonymous = anonymous or ConsoleSession()
         return console.render(request, anonymous, "login.html", status_code=403, next="/integrations",
@@ -229,7 +220,7 @@ async def login(request: Request) -> Response:
                               error="Wrong password.")
     console.limiter.succeeded(client)
     session = ConsoleSession(authenticated=True, login_at=console.clock())  # a new id: no session fixation
-    console.signer.revoke(anonymous)
+    await run_in_threadpool(console.signer.revoke, anonymous)
     await console.record(request, session, "login", "ok")
     return console.set_cookie(back(target), request, session)
 
@@ -238,7 +229,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request, session: ConsoleSession, form: FormData) -> Response:
     console = console_of(request)
     await console.record(request, session, "logout", "ok")
-    console.signer.revoke(session)
+    await run_in_threadpool(console.signer.revoke, session)
     response = back("/login")
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from core import Connection, DemoSandbox, Listing, hookimpl
-from core.secrets import read_secret_file
-from core.settings import VendorSettings, check_vendor_url
+from core.config.secrets import read_secret_file
+from core.config.settings import VendorSettings, check_vendor_url
 from core.vendor import map_records
 from plugins.pax8 import mapping
 
