@@ -42,7 +42,7 @@ def test_connection(ctx: Context, vendor: str | None, as_json: bool) -> None:
         echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
                    "connectionStatus": {"status": "FAILED", "message": str(exc)}})
         sys.exit(1)
-    from core.connection import connected_line
+    from core.sync.connection import connected_line
 
     account = connection.account
     message = connected_line(connection.title, account, len(listing.items), len(listing.problems))
