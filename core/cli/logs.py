@@ -23,7 +23,7 @@ def quiet() -> bool:
 
 
 def fields_of(message: str) -> dict[str, Any]:
-    """``event=sync_done vendor=also errors=2`` -> {"event": "sync_done", "vendor": "also", "errors": 2}."""
+    """``event=sync_done vendor=acme errors=2`` -> {"event": "sync_done", "vendor": "acme", "errors": 2}."""
     result: dict[str, Any] = {}
     for key, raw in _PAIR.findall(message):
         try:

@@ -42,14 +42,14 @@ def test_connection(ctx: Context, vendor: str | None, as_json: bool) -> None:
         echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
                    "connectionStatus": {"status": "FAILED", "message": str(exc)}})
         sys.exit(1)
+    from core.sync.connection import connected_line
+
     account = connection.account
-    extra = f" ({len(listing.problems)} unreadable)" if listing.problems else ""
-    message = (f"Connected to {connection.title} as {account.name} (account {account.external_id}): "
-               f"{len(listing.items)} customers{extra}")
+    message = connected_line(connection.title, account, len(listing.items), len(listing.problems))
     if as_json:
         echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
                    "connectionStatus": {"status": "SUCCEEDED", "message": message},
-                   "account": {"external_id": account.external_id, "name": account.name},
+                   "account": {"external_id": account.external_id, "name": account.name} if account else None,
                    "customers": len(listing.items), "unreadable": len(listing.problems)})
     else:
         click.echo(message)
