@@ -1,9 +1,17 @@
-"""psa-integrator's host core. Plugins import ``hookimpl`` and the types from here."""
+"""psa-integrator's host core. A plugin imports ``hookimpl``, the types and the few helpers it builds on
+from here; with ``core.hookspecs``, ``core.types``, ``core.errors``, ``core.vendor``, ``core.redact``,
+``core.testing`` and ``core.scaffold`` that is the whole SDK (tests/test_sdk_surface.py holds the
+shipped plugins and the scaffold's template to it)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pluggy
 
+from core.config.secrets import read_keyring, read_secret_file, resolve_password
+from core.config.settings import VendorSettings, check_vendor_url
+from core.host.lifecycle import default_deactivations
 from core.types import (
     Address,
     Connection,
@@ -29,12 +37,29 @@ __all__ = [
     "DeactivationAction",
     "DemoSandbox",
     "Disappearance",
+    "FiniteFloat",
     "LicenceGone",
     "Listing",
     "RecordProblem",
     "VendorAccount",
     "VendorCharge",
     "VendorCustomer",
+    "VendorSettings",
     "VendorSubscription",
+    "check_vendor_url",
+    "default_deactivations",
     "hookimpl",
+    "read_keyring",
+    "read_secret_file",
+    "resolve_password",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``FiniteFloat`` (a click option type for a plugin's own commands) is imported on first use: the
+    command line is loaded only by a plugin that registers commands."""
+    if name == "FiniteFloat":
+        from core.cli.common import FiniteFloat
+
+        return FiniteFloat
+    raise AttributeError(f"module 'core' has no attribute {name!r}")

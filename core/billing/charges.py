@@ -11,14 +11,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from typing import Any
 
 from core.billing.ledger import Ledger, LicenceState, Stretch
 from core.config.billing import Period
 from core.shapes import money
 
-RECURRING = "recurring"
-PRORATA = "prorata"
+
+class ChargeKind(StrEnum):
+    """A charge line for the whole month at one state (recurring) or for some of its days (prorata)."""
+
+    RECURRING = "recurring"
+    PRORATA = "prorata"
+
+
+RECURRING, PRORATA = ChargeKind.RECURRING, ChargeKind.PRORATA
 CENT = Decimal("0.01")
 MONTHLY = "monthly"
 
@@ -31,7 +39,7 @@ class ChargeLine:
     vendor: str
     external_id: str
     licence: str
-    kind: str  # recurring | prorata
+    kind: ChargeKind
     start: date
     end: date  # inclusive
     days: int
@@ -86,7 +94,7 @@ def prorate(quantity: int, unit: Decimal | None, days: int, period_days: int) ->
 
 
 def _line(ledger: Ledger, state: LicenceState, first: date, last: date, period: Period,
-          quantity: int, kind: str) -> ChargeLine:
+          quantity: int, kind: ChargeKind) -> ChargeLine:
     days = (last - first).days + 1
     return ChargeLine(
         customer=state.customer, vendor=ledger.vendor, external_id=ledger.external_id, licence=state.name,

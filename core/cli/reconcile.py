@@ -52,7 +52,9 @@ def reconcile_cmd(ctx: click.Context, period: str, vendor: str | None, customer:
         click.echo(f"warning: {warning}", err=True)
     _print(result, as_json, as_csv)
     if result.has_leak:
-        _alert(app, result)
+        from core.billing.reconcile import alert_leaks
+
+        alert_leaks(app, result)
         sys.exit(1)
 
 
@@ -85,17 +87,3 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
     leaks = [ln for ln in result.lines if ln.status is Status.LEAK]
     if leaks:
         click.echo(f"{len(leaks)} leak(s): billed by the vendor and not charged to the customer", err=True)
-
-
-def _alert(app: object, result: Reconciliation) -> None:
-    from core.billing.matching import Status
-    from core.billing.reconcile import line_json
-    from core.shapes import money
-    from core.sync.alerts import notify
-
-    leaks = [ln for ln in result.lines if ln.status is Status.LEAK]
-    amounts = ", ".join(f"{money(t.leak)} {cur or ''}".strip()
-                        for cur, t in result.totals_by_currency().items() if t.leak)
-    notify(getattr(app.config, "alerts", None), "leak",  # type: ignore[attr-defined]
-           {"summary": f"{result.period}: {len(leaks)} subscription(s) billed by the vendor and not charged "
-                       f"({amounts})", "period": result.period, "lines": [line_json(ln) for ln in leaks]})

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core import shapes
 from core.db import clock
-from core.db.models import SyncRun
+from core.db.models import RunStatus, SyncRun
 from core.shapes import utc
 from core.sync.app import App
 
@@ -36,7 +36,7 @@ def last_success(app: App, vendor: str) -> datetime | None:
     entities: list[str | None] = [*(settings.integrator.ordered_entities() if settings else [])] or [None]
     times = []
     for entity in entities:
-        run = _last(app, vendor, "ok", entity=entity)
+        run = _last(app, vendor, RunStatus.OK, entity=entity)
         if run is None or run.finished_at is None:
             return None
         times.append(run.finished_at)
@@ -48,11 +48,11 @@ def integration_status(app: App) -> dict[str, dict[str, Any]]:
     result = {}
     for vendor, settings in app.config.integrations.items():
         ok = last_success(app, vendor)
-        bad = _last(app, vendor, "failed", "partial")
+        bad = _last(app, vendor, RunStatus.FAILED, RunStatus.PARTIAL)
         last_error = None
         if bad is not None and (ok is None or bad.started_at > ok) and bad.errors:
             last_error = f"{bad.errors[0]} ({bad.started_at.isoformat(timespec='seconds')} UTC)"
-        last_run = _last(app, vendor, "ok", "failed", "partial")
+        last_run = _last(app, vendor, RunStatus.OK, RunStatus.FAILED, RunStatus.PARTIAL)
         result[vendor] = {
             "enabled": settings.enabled,
             "scheduled": settings.integrator.enabled,

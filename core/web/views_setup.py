@@ -19,6 +19,7 @@ from core import shapes
 from core.db import store
 from core.errors import IntegratorError
 from core.host.plugins import VendorFacade
+from core.planning.customers import CustomerKind
 from core.redact import is_secret_setting
 from core.sync.app import App
 from core.sync.connection import check_connection
@@ -149,7 +150,7 @@ async def mappings_generate(request: Request, session: ConsoleSession, form: For
         console.flash(session, "error", str(exc))
         await console.record(request, session, f"mappings generate {vendor}", "failed", str(exc))
     else:
-        mapped = [a for a in plan.actions if a.kind == "map"]
+        mapped = [a for a in plan.actions if a.kind == CustomerKind.MAP]
         summary = f"{len(mapped)} mapped, {len(plan.actions) - len(mapped)} left unmapped"
         console.flash(session, "ok", f"Generate mappings: {summary}")
         for problem in problems:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from core.cli.common import FiniteFloat
+from core import FiniteFloat
 from core.errors import UsageError
 
 
