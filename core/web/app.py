@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 from core.sync.app import App
 from core.web import audit
 from core.web.jobs import Jobs
+from core.web.limits import BodyLimits
 from core.web.security import (
     COOKIE,
     IDLE_SECONDS,
@@ -279,4 +280,6 @@ def create_app(app: App, *, allowed_hosts: list[str] | None = None, limiter: Log
 
     starlette = Starlette(routes=table, lifespan=lifespan)
     starlette.state.console = console
-    return SecurityHeaders(starlette, allowed_hosts)
+    outer = SecurityHeaders(BodyLimits(starlette), allowed_hosts)  # bodies capped before anything parses them
+    outer.state = starlette.state
+    return outer
