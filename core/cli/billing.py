@@ -26,7 +26,7 @@ def billing_group() -> None:
 @billing_group.command("charges")
 @click.option("--period", required=True, metavar="YYYY-MM", help="The calendar month to charge.")
 @click.option("--customer", default=None, help="Only this customer's charges.")
-@click.option("--vendor", default=None, help="Only this vendor's licences (e.g. also).")
+@click.option("--vendor", default=None, help="Only this vendor's licences (its plugin name).")
 @click.option("--mode", type=click.Choice(MODES), default=None,
               help="arrears: the month as it happened; advance: the month at its first day's state plus "
                    "last month's correction [default: billing.mode, else arrears].")

@@ -95,7 +95,7 @@ def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
 
 @mappings_group.command("add")
 @vendor_argument
-@click.option("--external-id", required=True, help="The vendor's id of the company (for ALSO its AccountId).")
+@click.option("--external-id", required=True, help="The vendor's id of the company, as its listing gives it.")
 @click.option("--customer", required=True, help="The customer's exact name.")
 @click.option("--no-check", is_flag=True, help="Do not ask the vendor whether it has this company.")
 @json_option

@@ -42,14 +42,14 @@ def test_connection(ctx: Context, vendor: str | None, as_json: bool) -> None:
         echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
                    "connectionStatus": {"status": "FAILED", "message": str(exc)}})
         sys.exit(1)
+    from core.sync.connection import connected_line
+
     account = connection.account
-    extra = f" ({len(listing.problems)} unreadable)" if listing.problems else ""
-    message = (f"Connected to {connection.title} as {account.name} (account {account.external_id}): "
-               f"{len(listing.items)} customers{extra}")
+    message = connected_line(connection.title, account, len(listing.items), len(listing.problems))
     if as_json:
         echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
                    "connectionStatus": {"status": "SUCCEEDED", "message": message},
-                   "account": {"external_id": account.external_id, "name": account.name},
+                   "account": {"external_id": account.external_id, "name": account.name} if account else None,
                    "customers": len(listing.items), "unreadable": len(listing.problems)})
     else:
         click.echo(message)
@@ -140,7 +140,7 @@ def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
 
     SIGTERM or SIGINT stops the daemon cleanly with exit 0. With --once: Ctrl-C stops at the next safe
     point and exits 130 (a second Ctrl-C exits at once); --json prints a summary per integration and entity."""
-    from core.cli import quiet
+    from core.cli.logs import quiet
     from core.sync.scheduler import Daemon, scheduled_vendors
 
     if not quiet():  # the daemon's events show by default; -q keeps only errors, as it says
