@@ -55,6 +55,11 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
+    def format(self, record: logging.LogRecord) -> str:
+        from core.text import visible_lines
+
+        return visible_lines(super().format(record))  # vendor text in a message: shown, never obeyed
+
     def emit(self, record: logging.LogRecord) -> None:
         if _live_console:
             try:

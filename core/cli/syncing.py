@@ -11,6 +11,7 @@ import click
 from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
 from core.cli.interrupt import exit_if_stopped, interruptible
 from core.errors import IntegratorError
+from core.text import visible
 
 log = logging.getLogger("integrator")
 
@@ -75,10 +76,10 @@ def _finish_report(report: Any, as_json: bool, stop: Any) -> None:
         echo_json(report_json(report))
     else:
         for line in report.lines:
-            click.echo(line)
+            click.echo(visible(line))  # vendor names: a bidi control must not reorder the line
         click.echo(report.summary())
     for error in report.errors:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {visible(error)}", err=True)
     exit_if_stopped(stop)
     if report.status != "ok":
         sys.exit(1)
@@ -169,7 +170,7 @@ def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
         click.echo(f"skipped: {message}", err=True)
     for report in reports:
         for error in report.errors:
-            click.echo(f"error: {report.vendor} {report.entity}: {error}", err=True)
+            click.echo(f"error: {report.vendor} {report.entity}: {visible(error)}", err=True)
         if not as_json:
             click.echo(report.summary())
     ok = all(r.status == "ok" for r in reports)
