@@ -3,7 +3,7 @@
 How a call reaches only the configured vendor: each plugin is registered under its entry-point
 name (the key under ``integrations:`` in the YAML). The core never broadcasts a vendor hook; it
 calls it through ``pm.subset_hook_caller`` with every other plugin removed (see
-``core.plugins.VendorFacade``), and every vendor spec is ``firstresult``. Only
+``core.host.plugins.VendorFacade``), and every vendor spec is ``firstresult``. Only
 ``integrator_register_commands`` is broadcast to every plugin. A plugin therefore never needs
 to check which vendor is meant, and two plugins never answer the same call.
 
@@ -19,7 +19,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from core.settings import VendorSettings
+    from core.config.settings import VendorSettings
     from core.types import (
         Connection,
         Deactivation,
@@ -39,7 +39,7 @@ HOOK_CONTRACT_VERSION = 1
 
 @hookspec
 def integrator_register_commands(cli: click.Group) -> None:
-    """Add the plugin's own commands to the ``integrator`` command group (e.g. ALSO's ``sandbox``).
+    """Add the plugin's own commands to the ``integrator`` command group.
 
     Called for every loaded plugin when the command line starts; optional.
 
@@ -53,7 +53,7 @@ def integrator_register_commands(cli: click.Group) -> None:
 def integrator_settings_model() -> type[VendorSettings]:
     """Return the pydantic settings class for this vendor's ``integrations.<name>`` block.
 
-    It must subclass :class:`core.settings.VendorSettings` and add only the vendor's own keys
+    It must subclass :class:`core.config.settings.VendorSettings` and add only the vendor's own keys
     (URL, credentials, file...). Unknown keys are refused by the core. Optional: a plugin that
     does not implement it gets ``VendorSettings`` unchanged.
 
@@ -65,7 +65,7 @@ def integrator_settings_model() -> type[VendorSettings]:
 def integrator_connect(settings: VendorSettings) -> Connection:
     """Authenticate with the vendor using ``settings`` and return a live :class:`Connection`.
 
-    ``Connection.account`` names the account logged in as. Raise a subclass of
+    ``Connection.account`` names the account logged in as (None when the API cannot say). Raise a subclass of
     :class:`core.errors.VendorError` (``AuthenticationError``, ``MfaNotSupportedError``,
     ``VendorUnreachableError``...) whose message tells a person what to do. Never put a password
     or token in a message. The core calls ``Connection.close()`` when the sync is done; put the
@@ -137,7 +137,7 @@ def integrator_deactivate(licences: list[LicenceGone], settings: VendorSettings)
     hold back a mass deactivation). Called inside the database transaction that writes these
     licences (for deletions, once every listing of the run is in): decide from the arguments
     only, quickly, without I/O. Optional: without
-    it, ``core.lifecycle.default_deactivations`` applies (terminated: inactive; deleted: inactive
+    it, ``core.host.lifecycle.default_deactivations`` applies (terminated: inactive; deleted: inactive
     with ``deactivate_deleted_licences``, else quantity 0).
 
     :param licences: the licences to decide on, each with its reason (terminated or deleted).
@@ -154,6 +154,18 @@ def integrator_demo_sandbox() -> DemoSandbox:
     The core writes ``DemoSandbox.settings`` as the integration's block of the demo configuration,
     syncs it, and calls ``DemoSandbox.stop()`` at the end. Optional: vendors without one are left
     out of the demo.
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def integrator_sandbox_command() -> click.Command:
+    """Return the click command that serves the vendor's loopback sandbox in the foreground.
+
+    The core serves it as ``integrator sandbox VENDOR [its options]`` (VENDOR may be left out when
+    exactly one loaded plugin has a sandbox); the command's own options are the vendor's (port,
+    credentials it accepts, dataset size...). Optional.
 
     .. versionadded:: 1
     """

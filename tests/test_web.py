@@ -14,7 +14,7 @@ import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from core.store import now
+from core.db.clock import now
 from core.web.app import create_app, routes
 from core.web.security import ABSOLUTE_SECONDS, LoginLimiter, hash_password, read_setting, store_password
 from tests.conftest import PASSWORD as SANDBOX_PASSWORD
@@ -372,7 +372,6 @@ def test_set_password_reads_one_line_from_stdin_and_ends_open_sessions(cli, conf
     assert "a long enough password" not in result.out + result.err
     stored = read_setting(app.sessions, "password_hash")
     assert stored and stored.startswith("scrypt$") and "a long enough password" not in db.dump()[0]
-    monkeypatch.setattr("core.web.app.KEY_RECHECK_SECONDS", 0.0)
     with TestClient(create_app(app), base_url="http://127.0.0.1") as client:
         assert log_in(client, "a long enough password").status_code == 303
         assert client.get("/integrations", follow_redirects=False).status_code == 200
@@ -405,7 +404,7 @@ def test_the_console_will_not_start_without_a_password(cli, config, monkeypatch)
 def test_a_second_import_of_the_same_integration_from_the_console_waits_its_turn(logged_in: TestClient, monkeypatch):
     import threading
 
-    from core.sync import RunReport
+    from core.sync.runs import RunReport
 
     release, entered = threading.Event(), threading.Event()
 

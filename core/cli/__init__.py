@@ -34,7 +34,7 @@ Exit codes:
   130  interrupted (Ctrl-C); 143: stopped by SIGTERM; the daemon exits 0 on either
 """
 
-_state: dict[str, Any] = {"verbosity": 0, "log_format": "text"}
+_state = logs.state  # verbosity and log format, as the options set them
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
@@ -55,10 +55,6 @@ def cli(ctx: click.Context, config: str | None, verbose: int, quiet: bool, log_f
     _state.update(verbosity=-1 if quiet else verbose, log_format=log_format)
     logs.configure(_state["verbosity"], log_format)
     ctx.obj = Context(config, ctx.obj)
-
-
-def quiet() -> bool:
-    return _state["verbosity"] < 0
 
 
 def _set_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -88,11 +84,10 @@ _GLOBAL = [
 
 def _accept_global_options(command: click.Command) -> None:
     """Let -c/-v/-q/--log-format follow the subcommand too (``integrator status -c prod.yaml``)."""
-    if getattr(command, "_integrator_globals", False):
-        return
+    marked = getattr(command, "_integrator_globals", False)
     command._integrator_globals = True  # type: ignore[attr-defined]
     taken = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
-    if command is not cli:
+    if command is not cli and not marked:
         for opts, kwargs in _GLOBAL:
             if not taken & set(opts):
                 command.params.append(click.Option(list(opts), hidden=True, expose_value=False, is_eager=True,
@@ -107,9 +102,9 @@ def register_commands(group: click.Group) -> None:
         for command in importlib.import_module(name).COMMANDS:
             group.add_command(command)
     # Command groups living in other modules: one line each.
-    from core.cli_billing import billing_group
-    from core.cli_reconcile import reconcile_cmd
-    from core.plugin_commands import register as register_plugin_commands
+    from core.cli.billing import billing_group
+    from core.cli.plugins import register as register_plugin_commands
+    from core.cli.reconcile import reconcile_cmd
 
     register_plugin_commands(group)  # plugins new, demo
     group.add_command(billing_group)  # billing charges
@@ -145,7 +140,7 @@ def _asks_for_json_logs(args: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: an expected failure is one line on stderr, never a traceback; exit codes as in --help."""
     from core.errors import ConfigError, IntegratorError, PluginError, UsageError
-    from core.plugins import get_plugin_manager
+    from core.host.plugins import get_plugin_manager
 
     args = sys.argv[1:] if argv is None else list(argv)
     # Errors found before the options are parsed are JSON lines too when JSON was asked for.
@@ -154,6 +149,9 @@ def main(argv: list[str] | None = None) -> None:
         _check_arguments(args)
         pm = get_plugin_manager()
         pm.hook.integrator_register_commands(cli=cli)
+        from core.cli.sandboxes import register as register_sandboxes
+
+        register_sandboxes(cli, pm)  # integrator sandbox [VENDOR]: the plugins' sandboxes
         _accept_global_options(cli)
         cli.main(args=args, prog_name="integrator", standalone_mode=False, obj=pm)
     except click.exceptions.Exit as exc:

@@ -25,7 +25,7 @@ def test_connection(ctx: Context, vendor: str | None, as_json: bool) -> None:
 
     --json, in the style of Airbyte's check: {"type": "CONNECTION_STATUS", "connectionStatus":
     {"status": "SUCCEEDED" | "FAILED", "message": ...}, ...}; exit 1 when it failed."""
-    from core.plugins import VendorFacade
+    from core.host.plugins import VendorFacade
 
     app = ctx.app
     vendor = ctx.vendor(vendor)
@@ -43,14 +43,14 @@ def test_connection(ctx: Context, vendor: str | None, as_json: bool) -> None:
         echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
                    "connectionStatus": {"status": "FAILED", "message": str(exc)}})
         sys.exit(1)
+    from core.sync.connection import connected_line
+
     account = connection.account
-    extra = f" ({len(listing.problems)} unreadable)" if listing.problems else ""
-    message = (f"Connected to {connection.title} as {account.name} (account {account.external_id}): "
-               f"{len(listing.items)} customers{extra}")
+    message = connected_line(connection.title, account, len(listing.items), len(listing.problems))
     if as_json:
         echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
                    "connectionStatus": {"status": "SUCCEEDED", "message": message},
-                   "account": {"external_id": account.external_id, "name": account.name},
+                   "account": {"external_id": account.external_id, "name": account.name} if account else None,
                    "customers": len(listing.items), "unreadable": len(listing.problems)})
     else:
         click.echo(message)
@@ -97,7 +97,7 @@ def _finish_report(report: Any, as_json: bool, stop: Any) -> None:
 @pass_ctx
 def import_customers_cmd(ctx: Context, vendor: str | None, dry_run: bool, as_json: bool) -> None:
     """Import customers: update mapped ones, map exact names, create the rest."""
-    from core.sync import import_customers
+    from core.sync.customers import import_customers
 
     vendor = ctx.vendor(vendor)
     with interruptible() as stop:
@@ -115,9 +115,9 @@ def import_customers_cmd(ctx: Context, vendor: str | None, dry_run: bool, as_jso
 def import_subscriptions_cmd(ctx: Context, vendor: str | None, dry_run: bool, allow_mass_deactivation: bool,
                              as_json: bool) -> None:
     """Import the subscriptions of mapped customers as licences."""
-    from core import store
-    from core.progress import entity_progress
-    from core.sync import import_subscriptions
+    from core.cli.progress import entity_progress
+    from core.db import store
+    from core.sync.subscriptions import import_subscriptions
 
     vendor = ctx.vendor(vendor)
     app = ctx.app
@@ -146,7 +146,7 @@ def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
 
     SIGTERM or SIGINT stops the daemon cleanly with exit 0. With --once: Ctrl-C stops at the next safe
     point and exits 130 (a second Ctrl-C exits at once); --json prints a summary per integration and entity."""
-    from core.scheduler import Daemon, scheduled_vendors
+    from core.sync.scheduler import Daemon, scheduled_vendors
 
     app = ctx.app
     if not scheduled_vendors(app):
@@ -162,8 +162,8 @@ def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
 
 
 def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
-    from core.progress import entity_progress
-    from core.scheduler import scheduled_vendors, sync_all
+    from core.cli.progress import entity_progress
+    from core.sync.scheduler import scheduled_vendors, sync_all
 
     skipped: list[str] = []
     # The sync's events are for -v (and the daemon): without it, the lines below say what went wrong.

@@ -12,8 +12,8 @@ from typing import Any, NoReturn
 import click
 
 from core.cli import logs
+from core.config.settings import is_loopback_host
 from core.errors import IntegratorError
-from core.settings import is_loopback_host
 
 LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"]
 
@@ -83,7 +83,7 @@ def serve(app: Any, host: str, port: int, *, certfile: str | None, keyfile: str 
     from core.web.app import create_app
 
     asgi = create_app(app, allowed_hosts=allowed_hosts)
-    if asgi.app.state.console.password_hash() is None:
+    if asgi.state.console.password_hash() is None:
         _usage("no console password is set: run 'integrator web set-password' first "
                "(or set INTEGRATOR_WEB_PASSWORD_HASH to a hash from 'integrator web set-password --print-hash')")
     sock = bind(host, port)

@@ -11,33 +11,25 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import BaseModel, SecretStr
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core import store
-from core.connection import check_connection
+from core import shapes
+from core.db import store
 from core.errors import IntegratorError
-from core.plugins import VendorFacade
-from core.status import integration_status, stale_integrations
-from core.suggest import suggest_mappings
-from core.sync import App, Upstream, generate_mappings
-from core.web.app import action, back, console_of, page
+from core.host.plugins import VendorFacade
+from core.sync.app import App
+from core.sync.connection import check_connection
+from core.sync.customers import generate_mappings
+from core.sync.status import integration_status, stale_integrations
+from core.sync.suggest import suggest_mappings
+from core.sync.upstream import Upstream
+from core.web.pages import action, back, console_of, page, vendor_of
 from core.web.security import ConsoleSession
 
 SECRET_WORDS = ("password", "token", "secret", "api_key", "apikey")
 SECRET_PLACES = ("_file", "_keyring")  # where a secret is kept, not the secret: shown
-
-
-def vendor_of(request: Request, app: App) -> str:
-    vendor = str(request.path_params.get("vendor") or request.query_params.get("vendor") or "")
-    if not vendor and app.config.integrations:
-        vendor = next(iter(app.config.integrations))
-    if vendor not in app.config.integrations:
-        configured = ", ".join(app.config.integrations) or "none"
-        raise HTTPException(404, f"no integration named {vendor!r} is configured (configured: {configured})")
-    return vendor
 
 
 # -- Integrations -------------------------------------------------------------------------------
@@ -120,7 +112,7 @@ async def test_configuration(request: Request, session: ConsoleSession, form: Fo
 
 def _mappings_view(app: App, vendor: str) -> dict[str, Any]:
     with app.sessions() as session:
-        mappings = [store.mapping_json(m) for m in store.list_mappings(session, vendor)]
+        mappings = [shapes.mapping_json(m) for m in store.list_mappings(session, vendor)]
         customers = [c.name for c in store.customer_rows(session)]
     mapped = {m["external_id"] for m in mappings}
     unmapped: list[dict[str, str]] = []

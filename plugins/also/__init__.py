@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from core import Connection, DemoSandbox, Listing, VendorAccount, hookimpl
-from core.lifecycle import default_deactivations
-from core.secrets import resolve_password
-from core.settings import VendorSettings, check_vendor_url
+from core.config.secrets import resolve_password
+from core.config.settings import VendorSettings, check_vendor_url
+from core.host.lifecycle import default_deactivations
 from core.vendor import map_records
 from plugins.also import mapping
 
@@ -57,10 +57,10 @@ def make_client(settings: AlsoSettings) -> AlsoClient:
 
 
 @hookimpl
-def integrator_register_commands(cli) -> None:  # type: ignore[no-untyped-def]
+def integrator_sandbox_command():  # type: ignore[no-untyped-def]
     from plugins.also.commands import sandbox_cmd
 
-    cli.add_command(sandbox_cmd)
+    return sandbox_cmd
 
 
 @hookimpl

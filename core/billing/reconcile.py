@@ -1,0 +1,166 @@
+"""Gathering what ``billing reconcile`` compares: the vendors' invoices, the PSA's licences and our charges.
+
+The comparison itself is pure (``core.billing.matching``); this module reads the database, asks
+each vendor plugin for its invoice through ``integrator_list_charges`` and shapes the report.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from core.billing.matching import ZERO, PsaLicence, Reconciliation, ReconciliationLine, Totals, reconcile
+from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
+from core.errors import UsageError
+from core.host.plugins import VendorFacade
+from core.types import Listing, VendorCharge
+
+if TYPE_CHECKING:
+    from core.billing.report import Period
+    from core.sync.app import App
+
+HOOK = "integrator_list_charges"
+CENT = Decimal("0.01")
+CSV_FIELDS = ("customer", "vendor", "external_id", "licence", "status", "vendor_units", "psa_quantity",
+              "vendor_cost", "charge", "margin", "currency", "vendor_company", "note")
+
+
+def reconcile_period(app: App, period: Period, vendor: str | None = None, customer: str | None = None,
+                     today: date | None = None) -> Reconciliation:
+    """The month's reconciliation for one vendor, or for every enabled integration."""
+    from core.billing.report import compute_charges
+
+    today = today or datetime.now(UTC).date()
+    if (period.year, period.month) > (today.year, today.month):
+        raise UsageError(f"--period {period.year}-{period.month:02d} has not begun: there is no invoice for it yet")
+    vendors = [vendor] if vendor else [name for name, s in app.config.integrations.items() if s.enabled]
+    if not vendors:
+        raise UsageError(f"{app.config.path}: no integration is enabled")
+    result = Reconciliation(period=f"{period.year}-{period.month:02d}")
+    if (period.year, period.month) == (today.year, today.month):
+        result.warnings.append(f"{result.period} is not over: compared with the vendor's preview invoice")
+    for name in vendors:
+        app.config.integration(name)  # a vendor that is not configured or is disabled is a config error
+        VendorFacade(app.pm, name)
+    with app.sessions() as session:
+        # Arrears whatever billing.mode: the month as it was used, which is what the vendor invoices.
+        charges = compute_charges(session, period, app.config.billing, mode="arrears", customer=customer)
+        inputs = {name: (_licences(session, name), _mappings(session, name), _history_begins(session, name))
+                  for name in vendors}
+    for name in vendors:
+        listing = fetch_charges(app, name, period.year, period.month)
+        if listing is None:
+            result.no_invoice_data.append(name)
+            continue
+        licences, mappings, began = inputs[name]
+        if began is not None and began.date() > period.first:
+            result.warnings.append(
+                f"{name}: the PSA's licence history begins on {began.date()} (its first import), after "
+                f"{result.period} began: the days before it were charged nothing and show as leaks or units_differ")
+        result.warnings += [f"{name} invoice: {problem.describe()}" for problem in listing.problems]
+        lines = reconcile(name, period.first, period.last, listing.items, licences, mappings, charges.lines)
+        result.lines += [ln for ln in lines if customer is None or ln.customer == customer]
+    return result
+
+
+def fetch_charges(app: App, vendor: str, year: int, month: int) -> Listing[VendorCharge] | None:
+    """The vendor's invoice lines, or None when its plugin has no invoice data (no such hook)."""
+    facade = VendorFacade(app.pm, vendor)
+    if not facade.implements(HOOK):
+        return None  # no login either
+    connection = facade.connect(app.config.integration(vendor))
+    try:
+        return facade.list_charges(connection, year, month)
+    finally:
+        connection.close()
+
+
+def _licences(session: Any, vendor: str) -> list[PsaLicence]:
+    query = (select(Licence.external_id, Customer.name, Licence.name, Licence.vendor_customer_id, Licence.active,
+                    Licence.quantity).join(Customer, Customer.id == Licence.customer_id)
+             .where(Licence.vendor == vendor))
+    return [PsaLicence(*row) for row in session.execute(query)]
+
+
+def _history_begins(session: Any, vendor: str) -> datetime | None:
+    query = (select(func.min(LicenceChange.changed_at)).join(Licence, Licence.id == LicenceChange.licence_id)
+             .where(Licence.vendor == vendor))
+    return session.scalar(query)
+
+
+def _mappings(session: Any, vendor: str) -> dict[str, str]:
+    query = (select(CustomerMapping.external_id, Customer.name)
+             .join(Customer, Customer.id == CustomerMapping.customer_id).where(CustomerMapping.vendor == vendor))
+    return {external_id: name for external_id, name in session.execute(query)}
+
+
+# -- shapes ------------------------------------------------------------------------------------
+
+def money(value: Decimal | None) -> str | None:
+    """A decimal string with two decimals at least ("24.00", "3.1234")."""
+    if value is None:
+        return None
+    exponent = value.as_tuple().exponent
+    return str(value.quantize(CENT)) if isinstance(exponent, int) and exponent > -2 else str(value)
+
+
+def units(value: Decimal | None) -> int | str | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else str(value)
+
+
+def line_json(line: ReconciliationLine) -> dict[str, Any]:
+    return {
+        "customer": line.customer, "vendor": line.vendor, "external_id": line.external_id, "licence": line.licence,
+        "status": line.status.value, "vendor_units": units(line.vendor_units), "psa_quantity": line.psa_quantity,
+        "vendor_cost": money(line.vendor_cost), "charge": money(line.charge), "currency": line.currency,
+        "margin": money(line.margin),
+        "vendor_company": line.vendor_company, "note": line.note,
+    }
+
+
+def totals_json(totals: Totals) -> dict[str, str | None]:
+    return {"vendor_cost": money(totals.vendor_cost), "charges": money(totals.charges),
+            "margin": money(totals.margin), "leak": money(totals.leak)}
+
+
+def report_json(result: Reconciliation) -> dict[str, Any]:
+    """The ``--json`` document (see the README's "Reconciling against the vendor's invoice")."""
+    by_currency = result.totals_by_currency()
+    if len(by_currency) <= 1:
+        currency, overall = next(iter(by_currency.items()), (None, Totals()))
+        totals: dict[str, Any] = {**totals_json(overall), "currency": currency}
+    else:  # never a sum of several currencies: a figure that only one currency has is given, else null
+        totals = {"currency": None}
+        for name in ("vendor_cost", "charges", "margin", "leak"):
+            amounts = [getattr(t, name) for t in by_currency.values() if getattr(t, name)]
+            totals[name] = money(amounts[0]) if len(amounts) == 1 else (money(ZERO) if not amounts else None)
+    return {
+        "period": result.period,
+        "lines": [line_json(ln) for ln in result.lines],
+        "totals": totals,
+        "totals_by_currency": [{"currency": cur, **totals_json(t)} for cur, t in by_currency.items()],
+        "customers": [{"customer": name, "currency": cur, **totals_json(t)}
+                      for name, cur, t in result.totals_by_customer()],
+        "no_invoice_data": result.no_invoice_data,
+        "warnings": result.warnings,
+    }
+
+
+CSV_TEXT_FIELDS = frozenset({"customer", "vendor", "external_id", "licence", "status", "currency", "vendor_company",
+                             "note"})
+
+
+def csv_rows(result: Reconciliation) -> list[list[Any]]:
+    """The CSV's rows; text that a spreadsheet would run as a formula is shown, never run (as in charges)."""
+    from core.billing.report import spreadsheet_safe
+
+    rows = []
+    for line in result.lines:
+        data = line_json(line)
+        rows.append([spreadsheet_safe(data[name]) if name in CSV_TEXT_FIELDS else data[name] for name in CSV_FIELDS])
+    return rows

@@ -1,0 +1,111 @@
+"""``integrator billing ...``: charges for a month, as text, JSON or CSV."""
+
+from __future__ import annotations
+
+import io
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from core.cli import logs
+from core.cli.output import table
+from core.errors import UsageError
+
+if TYPE_CHECKING:
+    from core.billing.report import ChargeReport
+
+USAGE_EXIT = 2
+MODES = ("arrears", "advance")  # core.config.billing.MODES, without importing billing for every command
+
+
+@click.group("billing")
+def billing_group() -> None:
+    """Charges computed from the licence history."""
+
+
+@billing_group.command("charges")
+@click.option("--period", required=True, metavar="YYYY-MM", help="The calendar month to charge.")
+@click.option("--customer", default=None, help="Only this customer's charges.")
+@click.option("--vendor", default=None, help="Only this vendor's licences (its plugin name).")
+@click.option("--mode", type=click.Choice(MODES), default=None,
+              help="arrears: the month as it happened; advance: the month at its first day's state plus "
+                   "last month's correction [default: billing.mode, else arrears].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (money as decimal strings).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row, for an accounting import.")
+@click.pass_obj
+def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None, mode: str | None,
+                as_json: bool, as_csv: bool) -> None:
+    """The charges of one month, per customer, from the licences' history.
+
+    A change counts from the day (in billing.timezone) of the sync that saw it."""
+    from core.billing.report import compute_charges, parse_period, write_csv
+    from core.host.plugins import vendor_names
+    from core.shapes import dump
+
+    try:
+        if as_json and as_csv:
+            raise UsageError("--json and --csv cannot be used together")
+        month = parse_period(period)
+        app = ctx.local_app
+        with app.sessions() as session:
+            report = compute_charges(session, month, app.config.billing, mode=mode, customer=customer,
+                                     vendor=vendor, known_vendors=vendor_names(app.pm))
+    except UsageError as exc:
+        logs.echo(f"integrator: error: {exc}", "error")
+        sys.exit(USAGE_EXIT)
+    for warning in report.warnings:
+        logs.echo(f"integrator: warning: {warning}", "warning")
+    if as_json:
+        click.echo(dump([line.as_json() for line in report.lines]))
+    elif as_csv:
+        buffer = io.StringIO()
+        write_csv(report.lines, buffer)
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        click.echo(render_text(report, ctx.local_app.config.billing.timezone))
+
+
+def render_text(report: ChargeReport, timezone: str) -> str:
+    """Per customer its lines, total, cost and margin; then the totals; flagged cycles explained."""
+    from core.billing.charges import money_text
+
+    out = [f"Charges for {report.period} ({report.mode}, days in {timezone})"]
+    if not report.lines:
+        out.append("No charges: no licence was active with a quantity in this month.")
+    for customer, lines in report.by_customer().items():
+        out += ["", customer, _indent(table(
+            ["licence", "id", "kind", "from", "to", "days", "qty", "unit price", "amount", "unit cost", "cost",
+             "cur"],
+            [[f"{ln.licence}{' *' if ln.non_monthly else ''}", ln.external_id, ln.kind, ln.start.isoformat(),
+              ln.end.isoformat(), f"{ln.days}/{ln.period_days}", ln.quantity, money_text(ln.unit_price),
+              money_text(ln.amount), money_text(ln.unit_cost), money_text(ln.cost), ln.currency]
+             for ln in lines]))]
+        out += [f"  {line}" for line in _totals(report, customer)]
+    if report.lines:
+        out += ["", "All customers"] + [f"  {line}" for line in _totals(report, None)]
+    flagged = {(ln.licence, ln.external_id, ln.billing_cycle) for ln in report.flagged()}
+    if flagged:
+        out += ["", "* billed on a non-monthly cycle, charged here as monthly: "
+                + "; ".join(_printable(f"{name} ({ident}): {cycle}") for name, ident, cycle in sorted(flagged))]
+    return "\n".join(out)
+
+
+def _printable(text: str) -> str:
+    """Vendor text without control characters (an escape sequence would act on the terminal)."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())
+
+
+def _totals(report: ChargeReport, customer: str | None) -> list[str]:
+    from core.billing.charges import money_text
+
+    lines = []
+    for currency, totals in report.totals(customer).items():
+        unpriced = f" ({totals.unpriced} line(s) without a price)" if totals.unpriced else ""
+        lines.append(f"total {money_text(totals.amount)} {currency or ''}".rstrip()
+                     + f", cost {money_text(totals.cost)}, margin {money_text(totals.margin)}{unpriced}")
+    return lines
