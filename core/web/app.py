@@ -139,7 +139,9 @@ def create_app(app: App, *, allowed_hosts: list[str] | None = None, limiter: Log
         yield
         await run_in_threadpool(console.jobs.stop)  # imports in flight stop at a safe point, recorded
 
-    starlette = Starlette(routes=table, lifespan=lifespan)
+    from core.web.errors import HANDLERS
+
+    starlette = Starlette(routes=table, lifespan=lifespan, exception_handlers=HANDLERS)
     starlette.state.console = console
     outer = SecurityHeaders(BodyLimits(starlette), allowed_hosts)  # bodies capped before anything parses them
     outer.state = starlette.state
