@@ -39,11 +39,6 @@ def reconcile_cmd(ctx: click.Context, period: str, vendor: str | None, customer:
         if as_json and as_csv:
             raise UsageError("--json and --csv cannot be used together")
         month = parse_period(period)
-        if customer is not None:
-            from core.db import store
-
-            with app.sessions() as session:
-                store.find_customer(session, customer)
         result = reconcile_period(app, month, vendor=vendor, customer=customer)
     except UsageError as exc:
         logs.echo(f"integrator: error: {exc}", "error")

@@ -225,7 +225,7 @@ def _customer_rows(ctx: Context, customer: str | None, query: Any, to_json: Any)
 
     with ctx.local_app.sessions() as session:
         if customer is not None:
-            store.find_customer(session, customer)
+            customer = store.find_customer(session, customer).name
         return [to_json(row) for row in session.scalars(query(customer))]
 
 
