@@ -48,6 +48,7 @@ __all__ = [
     "VendorSubscription",
     "check_vendor_url",
     "default_deactivations",
+    "echo",
     "hookimpl",
     "read_keyring",
     "read_secret_file",
@@ -55,11 +56,14 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """``FiniteFloat`` (a click option type for a plugin's own commands) is imported on first use: the
-    command line is loaded only by a plugin that registers commands."""
-    if name == "FiniteFloat":
-        from core.cli.common import FiniteFloat
+#: For a plugin's own commands (``integrator_register_commands``): imported on first use, so that only a
+#: plugin that registers commands loads the command line. ``echo``: a line on stderr as the core writes them.
+_FOR_COMMANDS = {"FiniteFloat": "core.cli.common", "echo": "core.cli.logs"}
 
-        return FiniteFloat
+
+def __getattr__(name: str) -> Any:
+    if name in _FOR_COMMANDS:
+        import importlib
+
+        return getattr(importlib.import_module(_FOR_COMMANDS[name]), name)
     raise AttributeError(f"module 'core' has no attribute {name!r}")

@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
+from core.cli import logs
 from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
 from core.cli.interrupt import exit_if_stopped, interruptible
 from core.errors import IntegratorError
+from core.text import visible
 
 log = logging.getLogger("integrator")
 
@@ -62,6 +64,12 @@ def report_json(report: Any) -> dict[str, Any]:
             "skipped": report.skipped, "errors": list(report.errors), "plan": list(report.lines)}
 
 
+def _level(status: str) -> str:
+    from core.db.models import RunStatus
+
+    return "warning" if status == RunStatus.PARTIAL else "error"
+
+
 def _finish_report(report: Any, as_json: bool, stop: Any) -> None:
     from core.db.models import RunStatus
 
@@ -69,10 +77,11 @@ def _finish_report(report: Any, as_json: bool, stop: Any) -> None:
         echo_json(report_json(report))
     else:
         for line in report.lines:
-            click.echo(line)
+            click.echo(visible(line))  # vendor names: a bidi control must not reorder the line
         click.echo(report.summary())
-    for error in report.errors:
-        click.echo(f"error: {error}", err=True)
+    if not as_json or logs.verbose():  # --json: the errors are in the document; -v repeats them here
+        for error in report.errors:
+            logs.echo(f"error: {error}", _level(report.status))
     exit_if_stopped(stop)
     if report.status != RunStatus.OK:
         sys.exit(1)
@@ -111,13 +120,13 @@ def import_subscriptions_cmd(ctx: Context, vendor: str | None, dry_run: bool, al
     app = ctx.app
     with app.sessions() as session:
         mapped = len(store.mapping_rows(session, vendor))
-    with interruptible() as stop, entity_progress() as progress:
+    with interruptible() as stop, entity_progress(enabled=not as_json or logs.verbose()) as progress:
         report = import_subscriptions(app, vendor, dry_run=dry_run, allow_mass_deactivation=allow_mass_deactivation,
                                       progress=progress("subscriptions"), cancel=stop)
-    if not mapped:
-        click.echo(f"integrator: hint: no {vendor} company is mapped to a customer yet, so no subscription was "
-                   f"imported: run 'integrator import customers {vendor}' (or 'integrator mappings generate "
-                   f"{vendor}') first", err=True)
+    if not mapped and (not as_json or logs.verbose()):
+        logs.echo(f"integrator: hint: no {vendor} company is mapped to a customer yet, so no subscription was "
+                  f"imported: run 'integrator import customers {vendor}' (or 'integrator mappings generate "
+                  f"{vendor}') first", "warning")
     _finish_report(report, as_json, stop)
 
 
@@ -134,11 +143,8 @@ def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
 
     SIGTERM or SIGINT stops the daemon cleanly with exit 0. With --once: Ctrl-C stops at the next safe
     point and exits 130 (a second Ctrl-C exits at once); --json prints a summary per integration and entity."""
-    from core.cli.logs import quiet
     from core.sync.scheduler import Daemon, scheduled_vendors
 
-    if not quiet():  # the daemon's events show by default; -q keeps only errors, as it says
-        logging.getLogger("integrator.runs").setLevel(logging.INFO)
     app = ctx.app
     if not scheduled_vendors(app):
         from core.errors import ConfigError
@@ -156,13 +162,22 @@ def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
     from core.cli.progress import entity_progress
     from core.sync.scheduler import run_once
 
-    with interruptible() as stop, entity_progress() as progress:
-        outcome = run_once(app, skip_locked=skip_locked, cancel=stop, progress=progress)
-    for message in outcome.skipped:
-        click.echo(f"skipped: {message}", err=True)
+    # The sync's events are for -v (and the daemon): without it, the lines below say what went wrong.
+    events = logging.getLogger("integrator.runs")
+    before = events.level
+    if not logs.verbose():
+        events.setLevel(logging.CRITICAL + 1)
+    try:
+        with interruptible() as stop, entity_progress(enabled=not as_json or logs.verbose()) as progress:
+            outcome = run_once(app, skip_locked=skip_locked, cancel=stop, progress=progress)
+    finally:
+        events.setLevel(before)
+    human = not as_json or logs.verbose()
+    for message in outcome.skipped if human else ():
+        logs.echo(f"skipped: {message}", "warning")
     for report in outcome.reports:
-        for error in report.errors:
-            click.echo(f"error: {report.vendor} {report.entity}: {error}", err=True)
+        for error in report.errors if human else ():
+            logs.echo(f"error: {report.vendor} {report.entity}: {error}", _level(report.status))
         if not as_json:
             click.echo(report.summary())
     if as_json:
