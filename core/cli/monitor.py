@@ -88,8 +88,10 @@ def _print_integrations(info: dict[str, dict[str, Any]], errors: bool = False) -
     for vendor, item in info.items():
         stamp = item["last_completed"]
         partial = " (partial)" if stamp and stamp != item["last_success"] else ""
+        attempt = item.get("next_attempt")
+        after = (f"; {'retry' if item.get('retrying') else 'next sync'} {_when(attempt)} UTC" if attempt else "")
         click.echo(f"{vendor}: last sync {_when(stamp) + ' UTC' + partial if stamp else 'never'}; "
-                   f"last error {item['last_error'] or 'none'}")
+                   f"last error {item['last_error'] or 'none'}{after}")
         if errors:
             for error in item["errors"]:
                 click.echo(f"  {error}")
