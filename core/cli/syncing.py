@@ -173,7 +173,7 @@ def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
     finally:
         events.setLevel(before)
     human = not as_json or logs.verbose()
-    for message in outcome.skipped if human else ():
+    for message in outcome.skipped.values() if human else ():
         logs.echo(f"skipped: {message}", "warning")
     for report in outcome.reports:
         for error in report.errors if human else ():
@@ -185,7 +185,7 @@ def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
                    "integrations": {vendor: {"status": status, "entities": {
                        r.entity: report_json(r) for r in outcome.reports if r.vendor == vendor}}
                        for vendor, status in outcome.integrations.items()},
-                   "skipped": outcome.skipped})
+                   "skipped": list(outcome.skipped.values())})
     exit_if_stopped(stop)
     if not outcome.ok:
         sys.exit(1)
