@@ -1,20 +1,20 @@
-"""HTTP for the ALSO client on urllib3 directly: one connection pool per client, retries in one place.
+"""HTTP for the REST client on urllib3 directly: one connection pool per client, retries in one place.
 
 ``requests`` cost about a third of the sync's CPU per call (prepare_request, netrc and proxy
-look-ups, adapters); a POST of a JSON body to one host needs none of it. What requests gave us
-is kept: urllib3's ``Retry`` with backoff and Retry-After (capped), a connect and read timeout on
-every call, TLS verification against certifi's bundle (or ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``),
-the environment's proxy settings, and basic auth from a URL's userinfo.
+look-ups, adapters); a JSON call to one host needs none of it. What requests gave us is kept:
+urllib3's ``Retry`` with backoff and Retry-After (capped), a connect and read timeout on every call,
+TLS verification against certifi's bundle (or ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``), the
+environment's proxy settings, and basic auth from a URL's userinfo.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -62,12 +62,38 @@ class _CappedRetry(Retry):
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    data: bytes
-    tries: int  # how many times the request was sent (1 + retries)
-    location: str | None = None
+class Response:
+    """One answer: ``status`` (also ``status_code``), ``data`` (the body's bytes), ``headers``, and
+    ``tries`` (how many times the request was sent: 1 + retries)."""
+
+    __slots__ = ("data", "headers", "status", "tries")
+
+    def __init__(self, status: int, data: bytes, tries: int = 1, headers: Mapping[str, str] | None = None) -> None:
+        self.status, self.data, self.tries = status, data, tries
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+
+    def __repr__(self) -> str:
+        return f"Response(status={self.status}, {len(self.data)} bytes)"
+
+    @property
+    def status_code(self) -> int:
+        return self.status
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("Location")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type") or "no content type"
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (``ValueError`` when it is not)."""
+        return json.loads(self.data)
 
 
 class _QuietRetries(logging.Filter):
@@ -112,18 +138,21 @@ def _proxy_for(url: str) -> str | None:
 
 
 class Transport:
-    """POSTs to one base URL through one keep-alive connection pool, shared by every thread."""
+    """Calls to one base URL through one keep-alive connection pool, shared by every thread; an absolute
+    URL (a token endpoint on another host) goes through the same pool manager."""
 
-    def __init__(self, base: str, *, shown: str, timeout: float, retries: int, backoff: float, max_retry_after: float,
-                 pool_size: int, on_throttle: Callable[[], None] | None = None) -> None:
+    def __init__(self, base: str, *, shown: str | None = None, vendor: str = "the vendor", url_hint: str = "the URL",
+                 timeout: float, retries: int, backoff: float, max_retry_after: float, pool_size: int,
+                 on_throttle: Callable[[], None] | None = None,
+                 retry_methods: frozenset[str] | None = None) -> None:
         parts = urlsplit(base)
         netloc = parts.netloc.rpartition("@")[2]
-        self.base_path = parts.path
-        self.shown = mask_url(shown)  # the URL as messages name it
+        self.base_path = parts.path.rstrip("/")
+        self.shown = mask_url(shown or base)  # the URL as messages name it
         self.host = parts.hostname or self.shown
+        self.vendor, self.url_hint = vendor, url_hint
         self.timeout = timeout
-        self.headers = {"Content-Type": "application/json", "Accept": "application/json",
-                        "Accept-Encoding": "gzip, deflate", "User-Agent": USER_AGENT}
+        self.headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate", "User-Agent": USER_AGENT}
         if parts.username is not None:  # requests sent a URL's userinfo as basic auth; so do we
             pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
             self.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
@@ -135,7 +164,7 @@ class Transport:
             read=retries,
             status=retries,
             other=0,
-            allowed_methods=None,  # every Simple API call is a POST, and the ones we make only read
+            allowed_methods=retry_methods,  # None: every method (for APIs whose POSTs only read)
             status_forcelist=RETRY_STATUSES,
             backoff_factor=backoff,
             backoff_jitter=backoff,
@@ -147,7 +176,7 @@ class Transport:
         retry.max_retry_after, retry.on_throttle = max_retry_after, on_throttle
         self.retry = retry
         _quiet_urllib3_retries()
-        options: dict[str, Any] = {"num_pools": 2, "maxsize": max(pool_size, 1), "block": False,
+        options: dict[str, Any] = {"num_pools": 4, "maxsize": max(pool_size, 1), "block": False,
                                    "cert_reqs": "CERT_REQUIRED", **_ca_bundle()}
         proxy = _proxy_for(base)
         origin = f"{parts.scheme}://{netloc}"
@@ -156,36 +185,43 @@ class Transport:
         self._pool = self._manager.connection_from_url(origin)
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
 
-    def post(self, operation: str, body: bytes, extra_headers: dict[str, str] | None = None) -> Answer:
-        headers = {**self.headers, **extra_headers} if extra_headers else self.headers
+    def send(self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None,
+             *, what: str | None = None, where: str | None = None) -> Response:
+        """``method`` on ``base + path`` (or on ``path`` when it is an absolute URL), retried; any
+        answer is returned, a transport fault raises :class:`VendorUnreachableError` naming ``what``."""
         try:
-            response = self._pool.urlopen("POST", self.base_path + operation, body=body, headers=headers,
-                                          retries=self.retry, redirect=False, timeout=self._timeout,
-                                          assert_same_host=False, preload_content=True)
+            if path.startswith(("http://", "https://")):
+                response = self._manager.urlopen(method, path, body=body, headers=headers or self.headers,
+                                                 retries=self.retry, redirect=False, timeout=self._timeout,
+                                                 preload_content=True)
+            else:
+                response = self._pool.urlopen(method, self.base_path + path, body=body,
+                                              headers=headers or self.headers, retries=self.retry, redirect=False,
+                                              timeout=self._timeout, assert_same_host=False, preload_content=True)
         except MaxRetryError as exc:
-            raise self._unreachable(operation, exc.reason or exc) from None
+            raise self._unreachable(what or f"{method} {path}", where, exc.reason or exc) from None
         except HTTPError as exc:
-            raise self._unreachable(operation, exc) from None
+            raise self._unreachable(what or f"{method} {path}", where, exc) from None
         history = getattr(response.retries, "history", ()) or ()
-        return Answer(status=response.status, data=response.data, tries=len(history) + 1,
-                      location=response.headers.get("Location"))
+        return Response(response.status, response.data, len(history) + 1, response.headers)
 
-    def _unreachable(self, operation: str, reason: Exception) -> VendorUnreachableError:
+    def _unreachable(self, what: str, where: str | None, reason: Exception) -> VendorUnreachableError:
+        vendor, shown = self.vendor, where or self.shown
+        host = (urlsplit(where).hostname if where else None) or self.host
         if isinstance(reason, SSLError):
             return VendorUnreachableError(
-                f"TLS verification of {self.host} failed ({short_reason(reason)}): check the Marketplace URL; "
+                f"TLS verification of {host} failed ({short_reason(reason)}): check {self.url_hint}; "
                 "verification is never turned off")
         if isinstance(reason, ReadTimeoutError):
             return VendorUnreachableError(
-                f"ALSO at {self.host} did not answer {operation} within {self.timeout:g}s (after retries)")
+                f"{vendor} at {host} did not answer {what} within {self.timeout:g}s (after retries)")
         if isinstance(reason, NameResolutionError):
-            return VendorUnreachableError(f"cannot reach ALSO at {self.shown}: the name {self.host} does not resolve")
+            return VendorUnreachableError(f"cannot reach {vendor} at {shown}: the name {host} does not resolve")
         if isinstance(reason, NewConnectionError | ConnectTimeoutError):
-            return VendorUnreachableError(f"cannot reach ALSO at {self.shown}: {short_reason(reason)}")
+            return VendorUnreachableError(f"cannot reach {vendor} at {shown}: {short_reason(reason)}")
         if isinstance(reason, ProtocolError):  # the connection broke mid-call, again after the retries
-            return VendorUnreachableError(f"cannot reach ALSO at {self.shown}: {short_reason(reason)}")
-        return VendorUnreachableError(f"ALSO {operation} at {self.host} failed: {short_reason(reason)}")
+            return VendorUnreachableError(f"cannot reach {vendor} at {shown}: {short_reason(reason)}")
+        return VendorUnreachableError(f"{vendor} {what} at {host} failed: {short_reason(reason)}")
 
     def close(self) -> None:
         self._manager.clear()
-
