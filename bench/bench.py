@@ -61,8 +61,9 @@ def start_sandbox(companies: int, subs: int, latency_ms: float) -> tuple[subproc
 
 def naive_apply(session, vendor, changes, run_id):  # type: ignore[no-untyped-def]
     """The baseline: one ORM round trip per licence and per history row."""
+    from core.db.clock import now
     from core.db.models import Licence, LicenceChange
-    from core.store import as_text, now
+    from core.db.store import as_text
 
     stamp = now()
     for cid, change in changes:
@@ -90,11 +91,12 @@ def one(url: str, folder: str, concurrency: int, naive: bool, latency_ms: float)
     import yaml
     from sqlalchemy import text
 
-    from core import store, sync
-    from core.config import load_config
-    from core.db import open_database
-    from core.plugins import get_plugin_manager
-    from core.scheduler import sync_all
+    from core.config.file import load_config
+    from core.db import open_database, store
+    from core.host.plugins import get_plugin_manager
+    from core.sync import subscriptions
+    from core.sync.app import App
+    from core.sync.scheduler import sync_all
 
     config_path = Path(folder) / "integrator.yaml"
     config_path.write_text(yaml.safe_dump({"database": "sqlite:///bench.db", "integrations": {"also": {
@@ -104,7 +106,7 @@ def one(url: str, folder: str, concurrency: int, naive: bool, latency_ms: float)
     pm = get_plugin_manager()
     config = load_config(config_path, pm)
     sessions = open_database(config.database_url)
-    app = sync.App(config=config, pm=pm, sessions=sessions)
+    app = App(config=config, pm=pm, sessions=sessions)
 
     def rows_written(since_change: int) -> tuple[int, int]:
         """Rows inserted into the PSA tables plus licences updated, from the tables themselves."""
@@ -128,7 +130,7 @@ def one(url: str, folder: str, concurrency: int, naive: bool, latency_ms: float)
 
     store.apply_licence_changes = timed_apply  # type: ignore[assignment]
     if naive:
-        sync.BATCH_CUSTOMERS = 1
+        subscriptions.BATCH_CUSTOMERS = 1
 
     phases = {}
     for phase in ("full sync", "no-change re-sync"):

@@ -3,7 +3,7 @@
 How a call reaches only the configured vendor: each plugin is registered under its entry-point
 name (the key under ``integrations:`` in the YAML). The core never broadcasts a vendor hook; it
 calls it through ``pm.subset_hook_caller`` with every other plugin removed (see
-``core.plugins.VendorFacade``), and every vendor spec is ``firstresult``. Only
+``core.host.plugins.VendorFacade``), and every vendor spec is ``firstresult``. Only
 ``integrator_register_commands`` is broadcast to every plugin. A plugin therefore never needs
 to check which vendor is meant, and two plugins never answer the same call.
 
@@ -19,7 +19,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from core.settings import VendorSettings
+    from core.config.settings import VendorSettings
     from core.types import (
         Connection,
         Deactivation,
@@ -53,7 +53,7 @@ def integrator_register_commands(cli: click.Group) -> None:
 def integrator_settings_model() -> type[VendorSettings]:
     """Return the pydantic settings class for this vendor's ``integrations.<name>`` block.
 
-    It must subclass :class:`core.settings.VendorSettings` and add only the vendor's own keys
+    It must subclass :class:`core.config.settings.VendorSettings` and add only the vendor's own keys
     (URL, credentials, file...). Unknown keys are refused by the core. Optional: a plugin that
     does not implement it gets ``VendorSettings`` unchanged.
 
@@ -137,7 +137,7 @@ def integrator_deactivate(licences: list[LicenceGone], settings: VendorSettings)
     hold back a mass deactivation). Called inside the database transaction that writes these
     licences (for deletions, once every listing of the run is in): decide from the arguments
     only, quickly, without I/O. Optional: without
-    it, ``core.lifecycle.default_deactivations`` applies (terminated: inactive; deleted: inactive
+    it, ``core.host.lifecycle.default_deactivations`` applies (terminated: inactive; deleted: inactive
     with ``deactivate_deleted_licences``, else quantity 0).
 
     :param licences: the licences to decide on, each with its reason (terminated or deleted).

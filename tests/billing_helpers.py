@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.billing_ledger import HistoryEntry, Ledger, LicenceState, build_ledger
-from core.store import as_text
+from core.billing.ledger import HistoryEntry, Ledger, LicenceState, build_ledger
+from core.db.store import as_text
 
 UTC = ZoneInfo("UTC")
 

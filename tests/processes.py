@@ -21,14 +21,14 @@ import sys, socket, datetime
 ahead, hostname = float(sys.argv.pop(1)), sys.argv.pop(1)
 if hostname:
     socket.gethostname = lambda: hostname
-import core.store
-real_now = core.store.now
+import core.db.store
+real_now = core.db.clock.now
 def now():
     return real_now() + datetime.timedelta(seconds=ahead)
-core.store.now = now
-import core.locks
-if hasattr(core.locks, "now"):
-    core.locks.now = now
+core.db.clock.now = now
+import core.sync.locks
+if hasattr(core.sync.locks, "now"):
+    core.sync.locks.now = now
 from core.cli import main
 main()
 """

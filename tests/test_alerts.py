@@ -11,11 +11,11 @@ import pytest
 import schedule
 import yaml
 
-from core.config import load_config
+from core.config.file import load_config
 from core.db import open_database
-from core.plugins import get_plugin_manager
-from core.scheduler import Daemon
-from core.sync import App
+from core.host.plugins import get_plugin_manager
+from core.sync.app import App
+from core.sync.scheduler import Daemon
 
 
 class Receiver(ThreadingHTTPServer):

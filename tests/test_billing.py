@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.billing import ChargeLine, ChargeReport, Period, parse_period, write_csv
-from core.billing_charges import advance, arrears, corrections, full_month
-from core.billing_ledger import HistoryEntry, LicenceState, build_ledger
-from core.billing_settings import BillingSettings
+from core.billing.charges import advance, arrears, corrections, full_month
+from core.billing.ledger import HistoryEntry, LicenceState, build_ledger
+from core.billing.report import ChargeLine, ChargeReport, Period, parse_period, write_csv
+from core.config.billing import BillingSettings
 from core.errors import UsageError
 from tests.billing_helpers import UTC, at, basic, ledger, money, spans
 
@@ -280,7 +280,8 @@ def test_csv_has_a_header_and_decimal_strings() -> None:
 
 
 def test_the_cli_knows_the_same_modes_as_billing() -> None:
-    from core import billing_settings, cli_billing
+    from core.cli import billing as cli_billing
+    from core.config import billing as billing_settings
 
     assert cli_billing.MODES == billing_settings.MODES
 
@@ -315,7 +316,7 @@ def test_csv_text_that_excel_would_run_as_a_formula_is_quoted_and_money_is_not()
 
 
 def test_a_credit_that_rounds_to_nothing_is_zero_not_minus_zero() -> None:
-    from core.billing_charges import money_text, prorate
+    from core.billing.charges import money_text, prorate
 
     # -1 x 0.01 x 1/31 = -0.0003: an accountant's CSV showed "-0.00".
     assert money_text(prorate(-1, Decimal("0.01"), 1, 31)) == "0.00"
@@ -324,7 +325,7 @@ def test_a_credit_that_rounds_to_nothing_is_zero_not_minus_zero() -> None:
 
 
 def test_the_flagged_cycles_note_prints_no_terminal_control_characters() -> None:
-    from core.cli_billing import render_text
+    from core.cli.billing import render_text
 
     # A vendor's product name or cycle with an escape sequence ("\x1b[2J" clears the screen) must not reach
     # the accountant's terminal raw in the note under the table.

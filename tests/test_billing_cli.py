@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
-from core import store
+from core.db import clock as db_clock
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
     """The time syncs record (naive UTC); tests set ``clock[0]``."""
     moments = [datetime(2026, 10, 15, 2, 0)]
-    monkeypatch.setattr(store, "now", lambda: moments[0])
+    monkeypatch.setattr(db_clock, "now", lambda: moments[0])
     return moments
 
 
@@ -208,7 +208,7 @@ def test_a_sync_committing_while_charges_are_read_never_makes_a_change_retroacti
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from core.billing import BillingSettings, Period, compute_charges
+    from core.billing.report import BillingSettings, Period, compute_charges
 
     calls: list[str] = []
     real_execute = Session.execute

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.billing_charges import CENT, advance, arrears, corrections, full_month
-from core.billing_settings import Period
+from core.billing.charges import CENT, advance, arrears, corrections, full_month
+from core.config.billing import Period
 from tests.billing_helpers import basic, ledger
 
 ZONES = [ZoneInfo("UTC"), ZoneInfo("Europe/Zurich"), ZoneInfo("Pacific/Auckland"), ZoneInfo("America/New_York")]

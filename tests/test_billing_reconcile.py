@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal as D
 
-from core.billing_reconcile import PsaLicence, Reconciliation, Status, reconcile
+from core.billing.matching import PsaLicence, Reconciliation, Status, reconcile
 from core.types import VendorCharge
 
 OCT_1, OCT_31 = date(2026, 10, 1), date(2026, 10, 31)
@@ -14,7 +14,7 @@ OCT_1, OCT_31 = date(2026, 10, 1), date(2026, 10, 31)
 
 @dataclass(frozen=True)
 class Line:
-    """Shaped as core.billing.ChargeLine."""
+    """Shaped as core.billing.report.ChargeLine."""
 
     customer: str
     external_id: str
@@ -170,7 +170,7 @@ class _Vendor:
 
 
 def _facade(plugin):
-    from core.plugins import VendorFacade, get_plugin_manager, register
+    from core.host.plugins import VendorFacade, get_plugin_manager, register
 
     pm = get_plugin_manager(load_entry_points=False)
     register(pm, plugin, "odd")

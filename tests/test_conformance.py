@@ -68,7 +68,7 @@ class TestExternalPluginContract(VendorPluginContract):
 
     @pytest.fixture
     def plugin_manager(self, external_plugin: Path) -> Any:
-        from core.plugins import get_plugin_manager
+        from core.host.plugins import get_plugin_manager
 
         return get_plugin_manager()
 

@@ -188,7 +188,7 @@ def test_the_reseller_itself_is_not_a_customer(cli, config):
 
 
 def test_a_customer_created_meanwhile_by_another_process_is_mapped_not_duplicated(cli, config, monkeypatch):
-    from core import store
+    from core.db import store
 
     cli("customers", "add", "Contoso Ltd")
     real, reads = store.customer_rows, []

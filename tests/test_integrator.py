@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import schedule
 
-from core.config import load_config
+from core.config.file import load_config
 from core.db import open_database
-from core.plugins import get_plugin_manager
-from core.scheduler import Daemon
-from core.sync import App
+from core.host.plugins import get_plugin_manager
+from core.sync.app import App
+from core.sync.scheduler import Daemon
 from tests.processes import StderrLines, spawn, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def test_the_daemon_survives_a_failing_job(config, monkeypatch, caplog):
         calls.append(1)
         raise RuntimeError("plugin bug")
 
-    monkeypatch.setitem(__import__("core.sync", fromlist=["ENTITY_SYNCS"]).ENTITY_SYNCS, "customers", explode)
+    monkeypatch.setitem(__import__("core.sync.scheduler", fromlist=["ENTITY_SYNCS"]).ENTITY_SYNCS, "customers", explode)
     with caplog.at_level(logging.INFO, logger="integrator.runs"):
         daemon.job("also")
         daemon.job("also")

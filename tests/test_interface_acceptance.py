@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from core import store
+from core.db import clock as db_clock
 from plugins.also import sandbox as sb
 from tests.conftest import PASSWORD
 
@@ -48,7 +48,7 @@ def licences(cli: Any, *args: str) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
     moments = [datetime(2027, 1, 20, 9, 0)]
-    monkeypatch.setattr(store, "now", lambda: moments[0])
+    monkeypatch.setattr(db_clock, "now", lambda: moments[0])
     return moments
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.sync import PLAN_LINES_KEPT
+from core.sync.runs import PLAN_LINES_KEPT
 from plugins.also import sandbox as sb
 
 COMPANIES, PER_COMPANY = 220, 10  # 2,200 licences: past the statistics threshold and the kept plan lines

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
+from core.config.file import load_config
 from core.db import open_database
-from core.plugins import get_plugin_manager
-from core.sync import App, import_subscriptions
+from core.host.plugins import get_plugin_manager
+from core.sync.app import App
+from core.sync.subscriptions import import_subscriptions
 from tests.processes import ROOT, StderrLines, spawn, wait_for
 
 PG_ONLY = ("several machines share a server database: set INTEGRATOR_TEST_DATABASE_URL to a PostgreSQL "
@@ -147,7 +148,7 @@ def test_a_run_that_lost_its_lock_writes_nothing_more(cli, write_config, sandbox
 def test_a_run_never_overwrites_a_status_it_did_not_own(config, sandbox, db):
     pm = get_plugin_manager()
     app = App(config=load_config(config, pm), pm=pm, sessions=open_database(db.url))
-    from core.sync import import_customers
+    from core.sync.customers import import_customers
 
     import_customers(app, "also")
     marked = []
@@ -169,7 +170,7 @@ def test_a_sqlite_run_whose_lock_file_was_replaced_writes_nothing_more(config, s
         pytest.skip("the lock file belongs to SQLite")
     from core.db.models import Customer
     from core.errors import LockLostError
-    from core.locks import integration_lock
+    from core.sync.locks import integration_lock
 
     pm = get_plugin_manager()
     app = App(config=load_config(config, pm), pm=pm, sessions=open_database(db.url))

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from core import sync
-from core.reconcile.ownership import Claim, RunOwnership
+from core.planning.ownership import Claim, RunOwnership
+from core.sync import subscriptions
 
 # -- the pure rules --------------------------------------------------------------------------------
 
@@ -109,8 +109,8 @@ def batched(cli, config, monkeypatch):
     assert cli("import", "subscriptions", "also").code == 0
 
     def run(batch_size):
-        monkeypatch.setattr(sync, "BATCH_CUSTOMERS", batch_size)
-        monkeypatch.setattr(sync, "BATCH_SECONDS", 3600.0)
+        monkeypatch.setattr(subscriptions, "BATCH_CUSTOMERS", batch_size)
+        monkeypatch.setattr(subscriptions, "BATCH_SECONDS", 3600.0)
         return cli("import", "subscriptions", "also")
 
     return run
@@ -167,8 +167,8 @@ def test_the_same_changes_write_the_same_history_at_batch_size_1_and_200(cli, wr
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         data["database"] = f"sqlite:///{tmp_path / f'batch{size}.db'}"
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        monkeypatch.setattr(sync, "BATCH_CUSTOMERS", size)
-        monkeypatch.setattr(sync, "BATCH_SECONDS", 3600.0)
+        monkeypatch.setattr(subscriptions, "BATCH_CUSTOMERS", size)
+        monkeypatch.setattr(subscriptions, "BATCH_SECONDS", 3600.0)
         assert cli("import", "customers", "also").code == 0
         assert cli("import", "subscriptions", "also").code == 0
         moved = take(sandbox, 100010, 200100)  # moves to a later company
@@ -242,8 +242,8 @@ def test_a_dry_run_reports_a_new_licence_listed_by_two_companies_at_any_batch_si
 
     for company in (100010, 100018):
         subs_of(sandbox, company).append(subscription(209999, company, "Visio Plan 2", 3))
-    monkeypatch.setattr(sync, "BATCH_CUSTOMERS", batch_size)
-    monkeypatch.setattr(sync, "BATCH_SECONDS", 3600.0)
+    monkeypatch.setattr(subscriptions, "BATCH_CUSTOMERS", batch_size)
+    monkeypatch.setattr(subscriptions, "BATCH_SECONDS", 3600.0)
     result = cli("import", "subscriptions", "also", "--dry-run")
     assert "1 created" in result.out and "1 error(s)" in result.out, result.out
     assert "Litware BV (100018): Visio Plan 2 (209999): also listed under Contoso Ltd (100010)" in result.err

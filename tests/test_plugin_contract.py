@@ -19,7 +19,7 @@ PLUGIN = '''
 from decimal import Decimal
 from pydantic import SecretStr
 from core import Connection, Listing, VendorAccount, VendorCustomer, VendorSubscription, hookimpl
-from core.settings import VendorSettings
+from core.config.settings import VendorSettings
 
 
 class OddSettings(VendorSettings):
@@ -208,7 +208,7 @@ def test_a_plugin_without_a_deactivate_hook_gets_the_core_default_rule(install_p
 
 
 def _kit_fixtures(vendor: str):  # type: ignore[no-untyped-def]
-    from core.plugins import VendorFacade, get_plugin_manager
+    from core.host.plugins import VendorFacade, get_plugin_manager
 
     pm = get_plugin_manager()
     facade = VendorFacade(pm, vendor)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from core import Connection, Listing, VendorAccount, VendorCustomer, hookimpl, hookspecs
+from core.config.settings import VendorSettings
 from core.errors import PluginError
-from core.plugins import VendorFacade, get_plugin_manager
-from core.settings import VendorSettings
+from core.host.plugins import VendorFacade, get_plugin_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,7 +86,7 @@ def test_an_unknown_vendor_names_the_loaded_ones():
 def test_a_plugin_declaring_an_incompatible_contract_is_refused_naming_both_versions(monkeypatch):
     import types
 
-    from core import plugins
+    from core.host import plugins
 
     module = types.SimpleNamespace(HOOK_CONTRACT=(7, 9))
     with pytest.raises(PluginError, match=r"versions 7 to 9.*version 1"):

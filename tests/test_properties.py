@@ -9,9 +9,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.config import load_config
+from core.config.file import load_config
 from core.errors import ConfigError
-from core.plugins import get_plugin_manager
+from core.host.plugins import get_plugin_manager
 from core.types import VendorCustomer, VendorSubscription
 from plugins.also import mapping
 

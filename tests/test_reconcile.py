@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from core.reconcile.customers import CustomerRow, MappingRow, plan_customer_import
-from core.reconcile.licences import LicenceRow, plan_licences
+from core.planning.customers import CustomerRow, MappingRow, plan_customer_import
+from core.planning.licences import LicenceRow, plan_licences
 from core.types import Address, DeactivationAction, VendorCustomer, VendorSubscription
 
 COMPANY = VendorCustomer("10", "Contoso Ltd", True, "Active", Address("1 Road", "Leeds", "LS1", "UK"),
@@ -84,7 +84,7 @@ def test_a_duplicate_subscription_id_is_used_once_and_reported():
 
 
 def test_a_company_whose_name_is_only_white_space_is_reported_not_imported() -> None:
-    from core.reconcile.customers import screen_companies
+    from core.planning.customers import screen_companies
 
     # Normalising strips "   " to "": without this check a plugin's blank name created a customer named "".
     blank = VendorCustomer(external_id="7", name=" \u00a0 ", active=True, state="Active")

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from core.config import load_config
+from core.config.file import load_config
 from core.errors import ConfigError
-from core.plugins import get_plugin_manager
+from core.host.plugins import get_plugin_manager
 
 
 def load(path):

@@ -14,7 +14,7 @@ import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from core.store import now
+from core.db.clock import now
 from core.web.app import create_app, routes
 from core.web.security import ABSOLUTE_SECONDS, LoginLimiter, hash_password, read_setting, store_password
 from tests.conftest import PASSWORD as SANDBOX_PASSWORD
@@ -405,7 +405,7 @@ def test_the_console_will_not_start_without_a_password(cli, config, monkeypatch)
 def test_a_second_import_of_the_same_integration_from_the_console_waits_its_turn(logged_in: TestClient, monkeypatch):
     import threading
 
-    from core.sync import RunReport
+    from core.sync.runs import RunReport
 
     release, entered = threading.Event(), threading.Event()
 

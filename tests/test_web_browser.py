@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from core import store
+from core.db import store
 from core.web.app import create_app
 from core.web.command import LOOPBACK_NAMES, bind
 from core.web.security import hash_password, store_password
@@ -156,7 +156,7 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
     shot(page, "08-history")
 
     page.click("nav >> text=Billing")
-    if importlib.util.find_spec("core.billing") is None:
+    if importlib.util.find_spec("core.billing.report") is None:
         assert "Billing is not available" in page.inner_text("#billing-unavailable")
         shot(page, "09-billing")
         assert console_errors == []

@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.config import load_config
+from core.config.file import load_config
 from core.db import open_database
-from core.plugins import get_plugin_manager
-from core.sync import App
+from core.host.plugins import get_plugin_manager
+from core.sync.app import App
 
 CONSOLE_PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')

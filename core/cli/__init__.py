@@ -31,7 +31,7 @@ Exit codes:
   1    a sync, check or reconciliation failed, is partial or found a leak
   2    usage or configuration error
   3    status: a scheduled integration is stale
-  130  interrupted (Ctrl-C); the daemon exits 0 on SIGTERM/SIGINT
+  130  interrupted (Ctrl-C); 143: stopped by SIGTERM; the daemon exits 0 on either
 """
 
 _state: dict[str, Any] = {"verbosity": 0, "log_format": "text"}
@@ -107,9 +107,9 @@ def register_commands(group: click.Group) -> None:
         for command in importlib.import_module(name).COMMANDS:
             group.add_command(command)
     # Command groups living in other modules: one line each.
-    from core.cli_billing import billing_group
-    from core.cli_reconcile import reconcile_cmd
-    from core.plugin_commands import register as register_plugin_commands
+    from core.cli.billing import billing_group
+    from core.cli.plugins import register as register_plugin_commands
+    from core.cli.reconcile import reconcile_cmd
 
     register_plugin_commands(group)  # plugins new, demo
     group.add_command(billing_group)  # billing charges
@@ -140,7 +140,7 @@ def _database_errors() -> tuple[type[BaseException], ...]:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: an expected failure is one line on stderr, never a traceback; exit codes as in --help."""
     from core.errors import ConfigError, IntegratorError, PluginError, UsageError
-    from core.plugins import get_plugin_manager
+    from core.host.plugins import get_plugin_manager
 
     args = sys.argv[1:] if argv is None else list(argv)
     try:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from core.config.yamlload import did_you_mean
 from core.errors import ConfigError, UsageError
-from core.yamlload import did_you_mean
 
 if TYPE_CHECKING:  # the heavy modules are imported when a command needs them: --help stays fast
-    from core.sync import App
+    from core.sync.app import App
 
 log = logging.getLogger("integrator")
 
@@ -31,7 +31,7 @@ class Context:
     @property
     def pm(self) -> Any:
         if self._pm is None:
-            from core.plugins import get_plugin_manager
+            from core.host.plugins import get_plugin_manager
 
             self._pm = get_plugin_manager()
         return self._pm
@@ -46,9 +46,9 @@ class Context:
 
     def _app(self, secrets: bool) -> App:
         if secrets not in self._apps:
-            from core.config import config_path, load_config
+            from core.config.file import config_path, load_config
             from core.db import open_database
-            from core.sync import App
+            from core.sync.app import App
 
             path = config_path(self.config_option)
             other = self._apps.get(not secrets)
@@ -60,7 +60,7 @@ class Context:
 
     def vendor(self, name: str | None, *, configured: bool = True) -> str:
         """The vendor a command is about: as given (checked), else the only configured one."""
-        from core.plugins import vendor_names
+        from core.host.plugins import vendor_names
 
         installed = vendor_names(self.pm)
         config = self.local_app.config
@@ -85,7 +85,7 @@ pass_ctx = click.make_pass_decorator(Context)
 
 def echo_json(value: Any) -> None:
     """One JSON document on stdout."""
-    from core.store import dump
+    from core.shapes import dump
 
     click.echo(dump(value))
 

@@ -1,8 +1,8 @@
-"""Ctrl-C during a one-shot sync: the first stops at the next safe point, the second exits at once.
+"""Ctrl-C or SIGTERM during a one-shot sync: the first stops at the next safe point, the second exits at once.
 
 A safe point is between customers: listings still in flight are abandoned (their results are not
-written), a write batch in flight is committed or rolled back whole, and the run is recorded as
-interrupted. Exit code 130.
+written, see core.workers), a write batch in flight is committed or rolled back whole, and the run is
+recorded as interrupted. Exit code 130 after Ctrl-C (SIGINT), 143 after SIGTERM (128 + the signal).
 """
 
 from __future__ import annotations
@@ -18,10 +18,20 @@ from types import FrameType
 EXIT_INTERRUPTED = 130
 
 
+class StopRequest(threading.Event):
+    """Set by the first stop signal; remembers which, for the exit code."""
+
+    signum: int = signal.SIGINT
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + int(self.signum)
+
+
 @contextmanager
-def interruptible() -> Iterator[threading.Event]:
-    """An event set by the first SIGINT/SIGTERM; the second one ends the process at once (exit 130)."""
-    stop = threading.Event()
+def interruptible() -> Iterator[StopRequest]:
+    """An event set by the first SIGINT/SIGTERM; the second one ends the process at once (exit 130/143)."""
+    stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
@@ -29,7 +39,8 @@ def interruptible() -> Iterator[threading.Event]:
     def handle(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
             os.write(2, b"integrator: interrupted again: exiting now\n")
-            os._exit(EXIT_INTERRUPTED)
+            os._exit(128 + signum)
+        stop.signum = signum
         stop.set()
         name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         os.write(2, f"integrator: {name}: stopping at the next safe point (press Ctrl-C again to exit at once)\n"
@@ -45,6 +56,7 @@ def interruptible() -> Iterator[threading.Event]:
 
 def exit_if_stopped(stop: threading.Event) -> None:
     if stop.is_set():
+        code = stop.exit_code if isinstance(stop, StopRequest) else EXIT_INTERRUPTED
         sys.stderr.write("integrator: interrupted: stopped at a safe point; what was written is consistent, "
                          "the next run completes the rest\n")
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code)

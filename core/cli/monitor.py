@@ -7,7 +7,7 @@ import sys
 import click
 
 from core.cli.common import Context, FiniteFloat, count_option, echo_json, json_option, pass_ctx
-from core.output import table
+from core.cli.output import table
 
 EXIT_STALE = 3
 
@@ -17,7 +17,7 @@ EXIT_STALE = 3
 @pass_ctx
 def plugins_cmd(ctx: Context, as_json: bool) -> None:
     """The loaded plugins, their versions and hooks."""
-    from core.plugins import describe_plugins
+    from core.host.plugins import describe_plugins
 
     infos = describe_plugins(ctx.pm)
     if as_json:
@@ -36,7 +36,7 @@ def history_cmd(ctx: Context, as_json: bool, limit: int) -> None:
     """The sync runs, newest first, with each integration's last sync and last error.
 
     --json: the list of runs; each carries "integration": its integration's last sync and last error."""
-    from core.status import integration_status, recent_runs
+    from core.sync.status import integration_status, recent_runs
 
     app = ctx.local_app
     runs = recent_runs(app, limit)
@@ -64,7 +64,7 @@ def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None
     and container health checks: no vendor is contacted and no secret is read)."""
     from datetime import timedelta
 
-    from core.status import integration_status, stale_integrations
+    from core.sync.status import integration_status, stale_integrations
 
     app = ctx.local_app
     hours = max_age_hours if max_age_hours is not None else app.config.stale_after_hours

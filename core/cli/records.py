@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
+from core.cli.output import table
 from core.errors import IntegratorError, UsageError
-from core.output import table
 
 
 @click.group("customers")
@@ -27,11 +27,12 @@ def customers_group() -> None:
 @pass_ctx
 def customers_add(ctx: Context, name: str, top_level: str | None, as_json: bool) -> None:
     """Create a customer."""
-    from core import store
+    from core import shapes
+    from core.db import store
 
     with ctx.local_app.sessions.begin() as session:
         customer = store.add_customer(session, name, top_level)
-        row = store.customer_json(customer)
+        row = shapes.customer_json(customer)
     if as_json:
         echo_json(row)
     else:
@@ -43,10 +44,11 @@ def customers_add(ctx: Context, name: str, top_level: str | None, as_json: bool)
 @pass_ctx
 def customers_list(ctx: Context, as_json: bool) -> None:
     """The customers."""
-    from core import store
+    from core import shapes
+    from core.db import store
 
     with ctx.local_app.sessions() as session:
-        rows = [store.customer_json(c) for c in store.list_customers(session)]
+        rows = [shapes.customer_json(c) for c in store.list_customers(session)]
     if as_json:
         echo_json(rows)
         return
@@ -68,7 +70,7 @@ def mappings_group() -> None:
 @pass_ctx
 def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
     """Map every unmapped vendor company to the customer with exactly the same name."""
-    from core.sync import generate_mappings
+    from core.sync.customers import generate_mappings
 
     vendor = ctx.vendor(vendor)
     plan, problems = generate_mappings(ctx.app, vendor)
@@ -101,7 +103,8 @@ def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
 def mappings_add(ctx: Context, vendor: str | None, external_id: str, customer: str, no_check: bool,
                  as_json: bool) -> None:
     """Map a vendor company to a customer by hand (the vendor is asked first whether it has the company)."""
-    from core import store
+    from core import shapes
+    from core.db import store
 
     vendor = ctx.vendor(vendor)
     with ctx.local_app.sessions() as session:
@@ -111,7 +114,7 @@ def mappings_add(ctx: Context, vendor: str | None, external_id: str, customer: s
         external_name, checked = _check_company(ctx, vendor, external_id.strip())
     with ctx.local_app.sessions.begin() as session:
         mapping = store.add_mapping(session, vendor, external_id, customer, external_name=external_name)
-        row = store.mapping_json(mapping)
+        row = shapes.mapping_json(mapping)
     if as_json:
         echo_json({**row, "checked": checked})
     else:
@@ -121,9 +124,9 @@ def mappings_add(ctx: Context, vendor: str | None, external_id: str, customer: s
 
 def _check_company(ctx: Context, vendor: str, external_id: str) -> tuple[str | None, str]:
     """The company's name at the vendor, and how the check went; refuses an id the vendor does not have."""
-    from core.plugins import VendorFacade
-    from core.sync import Upstream
-    from core.yamlload import did_you_mean
+    from core.config.yamlload import did_you_mean
+    from core.host.plugins import VendorFacade
+    from core.sync.upstream import Upstream
 
     app = ctx.app
     upstream = Upstream(VendorFacade(app.pm, vendor), app.config.integration(vendor))
@@ -150,12 +153,13 @@ def _check_company(ctx: Context, vendor: str, external_id: str) -> tuple[str | N
 @pass_ctx
 def mappings_remove(ctx: Context, vendor: str | None, external_id: str, as_json: bool) -> None:
     """Remove one mapping (the customer and its licences stay)."""
-    from core import store
+    from core import shapes
+    from core.db import store
 
     vendor = ctx.vendor(vendor, configured=False)
     with ctx.local_app.sessions.begin() as session:
         mapping = store.remove_mapping(session, vendor, external_id)
-        row = store.mapping_json(mapping)
+        row = shapes.mapping_json(mapping)
     if as_json:
         echo_json(row)
     else:
@@ -168,11 +172,12 @@ def mappings_remove(ctx: Context, vendor: str | None, external_id: str, as_json:
 @pass_ctx
 def mappings_list(ctx: Context, vendor: str | None, as_json: bool) -> None:
     """The mappings table."""
-    from core import store
+    from core import shapes
+    from core.db import store
 
     vendor = ctx.vendor(vendor, configured=False)
     with ctx.local_app.sessions() as session:
-        rows = [store.mapping_json(m) for m in store.list_mappings(session, vendor)]
+        rows = [shapes.mapping_json(m) for m in store.list_mappings(session, vendor)]
     if as_json:
         echo_json(rows)
         return
@@ -188,7 +193,7 @@ def mappings_suggest(ctx: Context, vendor: str | None, as_json: bool) -> None:
     """Likely customers for unmapped companies, for a person to confirm with 'mappings add'."""
     import shlex
 
-    from core.suggest import suggest_mappings
+    from core.sync.suggest import suggest_mappings
 
     vendor = ctx.vendor(vendor)
     suggestions = suggest_mappings(ctx.app, vendor)
@@ -215,7 +220,7 @@ def licences_group() -> None:
 
 def _customer_rows(ctx: Context, customer: str | None, query: Any, to_json: Any) -> list[dict[str, Any]]:
     """The rows of ``query(customer)`` as JSON; an unknown customer is a one-line usage error."""
-    from core import store
+    from core.db import store
 
     with ctx.local_app.sessions() as session:
         if customer is not None:
@@ -229,9 +234,10 @@ def _customer_rows(ctx: Context, customer: str | None, query: Any, to_json: Any)
 @pass_ctx
 def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
     """The licences (--json: money as decimal strings)."""
-    from core import store
+    from core import shapes
+    from core.db import store
 
-    rows = _customer_rows(ctx, customer, store.licence_query, store.licence_json)
+    rows = _customer_rows(ctx, customer, store.licence_query, shapes.licence_json)
     if as_json:
         echo_json(rows)
         return
@@ -250,9 +256,10 @@ def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
 @pass_ctx
 def licences_history(ctx: Context, customer: str | None, as_json: bool) -> None:
     """Every change made to a licence, newest first, with the sync run that made it."""
-    from core import store
+    from core import shapes
+    from core.db import store
 
-    rows = _customer_rows(ctx, customer, store.history_query, store.change_json)
+    rows = _customer_rows(ctx, customer, store.history_query, shapes.change_json)
     if as_json:
         echo_json(rows)
         return

@@ -24,7 +24,7 @@ def test_connection(ctx: Context, vendor: str | None, as_json: bool) -> None:
 
     --json, in the style of Airbyte's check: {"type": "CONNECTION_STATUS", "connectionStatus":
     {"status": "SUCCEEDED" | "FAILED", "message": ...}, ...}; exit 1 when it failed."""
-    from core.plugins import VendorFacade
+    from core.host.plugins import VendorFacade
 
     app = ctx.app
     vendor = ctx.vendor(vendor)
@@ -91,7 +91,7 @@ def _finish_report(report: Any, as_json: bool, stop: Any) -> None:
 @pass_ctx
 def import_customers_cmd(ctx: Context, vendor: str | None, dry_run: bool, as_json: bool) -> None:
     """Import customers: update mapped ones, map exact names, create the rest."""
-    from core.sync import import_customers
+    from core.sync.customers import import_customers
 
     vendor = ctx.vendor(vendor)
     with interruptible() as stop:
@@ -109,9 +109,9 @@ def import_customers_cmd(ctx: Context, vendor: str | None, dry_run: bool, as_jso
 def import_subscriptions_cmd(ctx: Context, vendor: str | None, dry_run: bool, allow_mass_deactivation: bool,
                              as_json: bool) -> None:
     """Import the subscriptions of mapped customers as licences."""
-    from core import store
-    from core.progress import entity_progress
-    from core.sync import import_subscriptions
+    from core.cli.progress import entity_progress
+    from core.db import store
+    from core.sync.subscriptions import import_subscriptions
 
     vendor = ctx.vendor(vendor)
     app = ctx.app
@@ -141,7 +141,7 @@ def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
     SIGTERM or SIGINT stops the daemon cleanly with exit 0. With --once: Ctrl-C stops at the next safe
     point and exits 130 (a second Ctrl-C exits at once); --json prints a summary per integration and entity."""
     from core.cli import quiet
-    from core.scheduler import Daemon, scheduled_vendors
+    from core.sync.scheduler import Daemon, scheduled_vendors
 
     if not quiet():  # the daemon's events show by default; -q keeps only errors, as it says
         logging.getLogger("integrator.runs").setLevel(logging.INFO)
@@ -159,8 +159,8 @@ def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
 
 
 def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
-    from core.progress import entity_progress
-    from core.scheduler import scheduled_vendors, sync_all
+    from core.cli.progress import entity_progress
+    from core.sync.scheduler import scheduled_vendors, sync_all
 
     skipped: list[str] = []
     with interruptible() as stop, entity_progress() as progress:

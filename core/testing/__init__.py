@@ -35,10 +35,10 @@ import pluggy
 import pytest
 from pydantic import BaseModel
 
-from core.contract import record_errors, secret_values
+from core.config.settings import VendorSettings
 from core.errors import VendorError
-from core.plugins import VendorFacade, get_plugin_manager, vendor_names
-from core.settings import VendorSettings
+from core.host.contract import record_errors, secret_values
+from core.host.plugins import VendorFacade, get_plugin_manager, vendor_names
 from core.types import (
     Connection,
     Deactivation,

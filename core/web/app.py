@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from core.sync import App
+from core.sync.app import App
 from core.web import audit
 from core.web.jobs import Jobs
 from core.web.security import (

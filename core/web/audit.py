@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.store import now
+from core.db.clock import now
 from core.web.models import WebAction
 
 log = logging.getLogger("integrator.web")

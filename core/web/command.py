@@ -11,8 +11,8 @@ from typing import Any, NoReturn
 
 import click
 
+from core.config.settings import is_loopback_host
 from core.errors import IntegratorError
-from core.settings import is_loopback_host
 
 LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"]
 

@@ -16,9 +16,12 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import reason as db_reason
+from core.db.clock import now
 from core.errors import IntegratorError, UsageError
-from core.store import now
-from core.sync import App, RunReport, import_customers, import_subscriptions
+from core.sync.app import App
+from core.sync.customers import import_customers
+from core.sync.runs import RunReport
+from core.sync.subscriptions import import_subscriptions
 from core.web import audit
 
 log = logging.getLogger("integrator.web")

@@ -17,8 +17,8 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.db.clock import now
 from core.errors import UsageError
-from core.store import now
 from core.web.models import WebSetting
 
 PASSWORD_HASH_ENV = "INTEGRATOR_WEB_PASSWORD_HASH"

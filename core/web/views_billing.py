@@ -1,6 +1,6 @@
 """Billing: a month picker, the charges per customer with totals and margin, "Download CSV".
 
-Computed by ``core.billing`` exactly as ``integrator billing charges`` computes them."""
+Computed by ``core.billing.report`` exactly as ``integrator billing charges`` computes them."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core import store
+from core.db import store
 from core.errors import IntegratorError
-from core.sync import App
+from core.sync.app import App
 from core.web.app import console_of, page
 from core.web.security import ConsoleSession
 
@@ -25,7 +25,7 @@ MODES = ("arrears", "advance")
 
 def _billing_module() -> Any:
     try:
-        from core import billing
+        from core.billing import report as billing
     except ImportError:
         return None
     return billing

@@ -12,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core import store
+from core import shapes
+from core.db import store
 from core.errors import IntegratorError
-from core.status import integration_status, recent_runs
-from core.sync import App
+from core.sync.app import App
+from core.sync.status import integration_status, recent_runs
 from core.web import audit
 from core.web.app import action, back, client_of, console_of, page
 from core.web.jobs import ENTITIES, Job
@@ -106,11 +107,11 @@ def _licences(app: App, customer: str | None) -> dict[str, Any]:
         customers = [c.name for c in store.customer_rows(session)]
         if customer is not None:
             store.find_customer(session, customer)
-        licences = [store.licence_json(lic) for lic in session.scalars(
+        licences = [shapes.licence_json(lic) for lic in session.scalars(
             store.licence_query(customer).limit(LICENCES_SHOWN + 1))]
         changes: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for change in session.scalars(store.history_query(customer).limit(HISTORY_SHOWN)):
-            row = store.change_json(change)
+            row = shapes.change_json(change)
             changes.setdefault((row["vendor"], row["external_id"]), []).append(row)
     more = len(licences) > LICENCES_SHOWN
     for lic in licences:

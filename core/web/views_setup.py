@@ -16,13 +16,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core import store
-from core.connection import check_connection
+from core import shapes
+from core.db import store
 from core.errors import IntegratorError
-from core.plugins import VendorFacade
-from core.status import integration_status, stale_integrations
-from core.suggest import suggest_mappings
-from core.sync import App, Upstream, generate_mappings
+from core.host.plugins import VendorFacade
+from core.sync.app import App
+from core.sync.connection import check_connection
+from core.sync.customers import generate_mappings
+from core.sync.status import integration_status, stale_integrations
+from core.sync.suggest import suggest_mappings
+from core.sync.upstream import Upstream
 from core.web.app import action, back, console_of, page
 from core.web.security import ConsoleSession
 
@@ -120,7 +123,7 @@ async def test_configuration(request: Request, session: ConsoleSession, form: Fo
 
 def _mappings_view(app: App, vendor: str) -> dict[str, Any]:
     with app.sessions() as session:
-        mappings = [store.mapping_json(m) for m in store.list_mappings(session, vendor)]
+        mappings = [shapes.mapping_json(m) for m in store.list_mappings(session, vendor)]
         customers = [c.name for c in store.customer_rows(session)]
     mapped = {m["external_id"] for m in mappings}
     unmapped: list[dict[str, str]] = []

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from core import Connection, DemoSandbox, Listing, VendorAccount, hookimpl
-from core.lifecycle import default_deactivations
-from core.secrets import resolve_password
-from core.settings import VendorSettings, check_vendor_url
+from core.config.secrets import resolve_password
+from core.config.settings import VendorSettings, check_vendor_url
+from core.host.lifecycle import default_deactivations
 from core.vendor import map_records
 from plugins.also import mapping
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from core import Connection, Listing, hookimpl
-from core.lifecycle import default_deactivations
-from core.settings import VendorSettings
+from core.config.settings import VendorSettings
+from core.host.lifecycle import default_deactivations
 from plugins.westcoast_stub import export
 
 HOOK_CONTRACT = (1, 1)

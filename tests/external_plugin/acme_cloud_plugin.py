@@ -18,9 +18,9 @@ from core import (
     VendorSubscription,
     hookimpl,
 )
+from core.config.settings import VendorSettings
 from core.errors import AuthenticationError
-from core.lifecycle import default_deactivations
-from core.settings import VendorSettings
+from core.host.lifecycle import default_deactivations
 
 HOOK_CONTRACT = (1, 2)
 

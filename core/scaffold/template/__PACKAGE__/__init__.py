@@ -9,8 +9,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from core import Connection, Listing, VendorCustomer, VendorSubscription, hookimpl
-from core.secrets import resolve_password
-from core.settings import VendorSettings, check_vendor_url
+from core.config.secrets import resolve_password
+from core.config.settings import VendorSettings, check_vendor_url
 from core.vendor import map_records
 
 from . import mapping

@@ -6,8 +6,6 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
@@ -64,26 +62,3 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: int | No
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths, strict=True)).rstrip() for r in texts]
     return "\n".join(lines)
-
-
-def utc(stamp: datetime | None) -> str | None:
-    """A stored (naive UTC) or aware time as ISO 8601 in UTC with ``Z``."""
-    if stamp is None:
-        return None
-    if stamp.tzinfo is not None:
-        from datetime import UTC
-
-        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
-    return stamp.isoformat() + "Z"
-
-
-def money(value: Decimal | None) -> str | None:
-    """Money as an exact decimal string with at least two places: Decimal('3.1000') -> '3.10'."""
-    if value is None:
-        return None
-    value = Decimal(value)
-    normal = value.normalize()
-    exponent = normal.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -2:
-        return format(value.quantize(Decimal("0.01")), "f")
-    return format(normal, "f")

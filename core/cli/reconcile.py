@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:  # imported when the command runs: every other command starts without them
-    from core.billing_reconcile import Reconciliation
+    from core.billing.matching import Reconciliation
 
 USAGE_EXIT = 2
 
@@ -28,8 +28,8 @@ def reconcile_cmd(ctx: click.Context, period: str, vendor: str | None, customer:
     Per subscription: matched, units_differ, leak (billed by the vendor, not charged to the customer),
     not_billed_by_vendor, negative_margin (our charge below the vendor's cost), or unmapped.
     """
-    from core.billing import parse_period
-    from core.billing_invoices import reconcile_period
+    from core.billing.reconcile import reconcile_period
+    from core.billing.report import parse_period
     from core.errors import UsageError
 
     app = ctx.obj.app
@@ -38,7 +38,7 @@ def reconcile_cmd(ctx: click.Context, period: str, vendor: str | None, customer:
             raise UsageError("--json and --csv cannot be used together")
         month = parse_period(period)
         if customer is not None:
-            from core import store
+            from core.db import store
 
             with app.sessions() as session:
                 store.find_customer(session, customer)
@@ -57,10 +57,10 @@ def reconcile_cmd(ctx: click.Context, period: str, vendor: str | None, customer:
 
 
 def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
-    from core.billing_invoices import CSV_FIELDS, csv_rows, money, report_json, units
-    from core.billing_reconcile import Status
-    from core.output import table
-    from core.store import dump
+    from core.billing.matching import Status
+    from core.billing.reconcile import CSV_FIELDS, csv_rows, money, report_json, units
+    from core.cli.output import table
+    from core.shapes import dump
 
     if as_json:
         click.echo(dump(report_json(result)))
@@ -88,9 +88,9 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
 
 
 def _alert(app: object, result: Reconciliation) -> None:
-    from core.alerts import notify
-    from core.billing_invoices import line_json, money
-    from core.billing_reconcile import Status
+    from core.billing.matching import Status
+    from core.billing.reconcile import line_json, money
+    from core.sync.alerts import notify
 
     leaks = [ln for ln in result.lines if ln.status is Status.LEAK]
     amounts = ", ".join(f"{money(t.leak)} {cur or ''}".strip()

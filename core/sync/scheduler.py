@@ -17,16 +17,24 @@ from types import FrameType
 
 import schedule
 
-from core.alerts import notify
+from core.db.clock import now
 from core.errors import IntegratorError, LockedError
-from core.locks import integration_lock
-from core.plugins import VendorFacade
-from core.status import last_success, stale_integrations
-from core.store import now
-from core.sync import ENTITY_SYNCS, App, Progress, RunReport, Upstream
+from core.host.plugins import VendorFacade
+from core.sync.alerts import notify
+from core.sync.app import App
+from core.sync.customers import import_customers
+from core.sync.locks import integration_lock
+from core.sync.runs import Progress, RunReport
+from core.sync.status import last_success, stale_integrations
+from core.sync.subscriptions import import_subscriptions
+from core.sync.upstream import Upstream
 
 log = logging.getLogger("integrator.runs")
 CATCH_UP_AFTER = timedelta(days=1)
+ENTITY_SYNCS: dict[str, Callable[..., RunReport]] = {
+    "customers": import_customers,
+    "subscriptions": import_subscriptions,
+}
 
 
 def scheduled_vendors(app: App) -> list[str]:
@@ -38,7 +46,7 @@ def sync_integration(app: App, vendor: str, *, cancel: threading.Event | None = 
     """Sync the integration's entities_to_sync, customers before subscriptions, holding its lock throughout."""
     settings = app.config.integrations[vendor]
     reports = []
-    upstream = Upstream(VendorFacade(app.pm, vendor), settings)  # one login and company listing for all
+    upstream = Upstream(VendorFacade(app.pm, vendor), settings, cancel)  # one login and company listing for all
     with integration_lock(app.sessions, vendor), contextlib.closing(upstream):
         for entity in settings.integrator.ordered_entities():
             if cancel is not None and cancel.is_set():

@@ -13,8 +13,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from core.billing_ledger import Ledger, LicenceState, Stretch
-from core.billing_settings import Period
+from core.billing.ledger import Ledger, LicenceState, Stretch
+from core.config.billing import Period
 
 RECURRING = "recurring"
 PRORATA = "prorata"

@@ -13,12 +13,12 @@ import pluggy
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.alerts import AlertSettings
-from core.billing_settings import BillingSettings
+from core.config.billing import BillingSettings
+from core.config.settings import VendorSettings
+from core.config.yamlload import YamlTooBig, did_you_mean, load_yaml
 from core.errors import ConfigError, IntegratorError
-from core.plugins import VendorFacade, vendor_names
-from core.settings import VendorSettings
-from core.yamlload import YamlTooBig, did_you_mean, load_yaml
+from core.host.plugins import VendorFacade, vendor_names
+from core.sync.alerts import AlertSettings
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from core.demo import demo_cmd
+from core.cli.demo import demo_cmd
 from core.scaffold import ScaffoldError, new_plugin
 
 

@@ -5,10 +5,9 @@ Plans are applied here, each inside the caller's transaction.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -16,18 +15,13 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from core.db import clock
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange, Site, SyncRun
 from core.errors import UsageError
-from core.names import lookup_name, normalise_name
-from core.reconcile.customers import CREATE, MAP, UPDATE, CustomerPlan, CustomerRow, MappingRow
-from core.reconcile.licences import LicenceChangeSet, LicenceRow
+from core.planning.customers import CREATE, MAP, UPDATE, CustomerPlan, CustomerRow, MappingRow
+from core.planning.licences import LicenceChangeSet, LicenceRow
+from core.planning.names import lookup_name, normalise_name
 from core.types import Address
-
-
-def now() -> datetime:
-    """Naive UTC, as stored."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
 
 # -- customers ---------------------------------------------------------------------------------
 
@@ -41,7 +35,7 @@ def add_customer(session: Session, name: str, top_level: str | None = None,
         raise UsageError("a customer needs a name")
     if session.scalar(select(Customer).where(Customer.name == name)) is not None:
         raise UsageError(f"a customer named {name!r} already exists")
-    customer = Customer(name=name, top_level=top_level, active=True, created_at=now())
+    customer = Customer(name=name, top_level=top_level, active=True, created_at=clock.now())
     if address is not None:
         customer.sites.append(Site(name="Main", is_main=True, **_site_fields(address)))
     session.add(customer)
@@ -58,19 +52,6 @@ def find_customer(session: Session, name: str) -> Customer:
 
 def list_customers(session: Session) -> list[Customer]:
     return list(session.scalars(select(Customer).options(selectinload(Customer.sites)).order_by(Customer.name)))
-
-
-def customer_json(customer: Customer) -> dict[str, Any]:
-    site = customer.main_site
-    return {
-        "id": customer.id,
-        "name": customer.name,
-        "top_level": customer.top_level,
-        "active": customer.active,
-        "main_site": None if site is None else {
-            "address": site.address, "city": site.city, "postcode": site.postcode, "country": site.country,
-        },
-    }
 
 
 STREAMED = {"yield_per": 2000}  # rows read in slices, not all buffered before the first is used
@@ -112,16 +93,6 @@ def mapped_customers(session: Session, vendor: str) -> dict[str, tuple[int, str,
     return {ext: (cid, name, ext_name) for ext, cid, name, ext_name in rows}
 
 
-def mapping_json(mapping: CustomerMapping) -> dict[str, Any]:
-    return {
-        "vendor": mapping.vendor,
-        "external_id": mapping.external_id,
-        "external_name": mapping.external_name,
-        "customer": mapping.customer.name,
-        "source": mapping.source,
-    }
-
-
 def add_mapping(session: Session, vendor: str, external_id: str, customer_name: str,
                 external_name: str | None = None, source: str = "manual") -> CustomerMapping:
     external_id = external_id.strip()
@@ -134,7 +105,7 @@ def add_mapping(session: Session, vendor: str, external_id: str, customer_name: 
         raise UsageError(f"{vendor} company {external_id} is already mapped to {existing.customer.name!r}: "
                          f"remove that mapping first")
     mapping = CustomerMapping(vendor=vendor, external_id=external_id, external_name=external_name,
-                              customer_id=customer.id, source=source, created_at=now())
+                              customer_id=customer.id, source=source, created_at=clock.now())
     session.add(mapping)
     try:
         session.flush()
@@ -169,7 +140,7 @@ CREATE_SLICE = 2000  # new customers per set of INSERTs
 
 def apply_customer_plan(session: Session, vendor: str, plan: CustomerPlan, top_level: str | None) -> None:
     """Write a customer plan; the caller owns the transaction. New customers go in set-based inserts."""
-    stamp = now()
+    stamp = clock.now()
     all_creates = [a.company for a in plan.actions if a.kind == CREATE]
     # In slices, so a first import of 50,000 companies never holds 3 x 50,000 parameter sets at once.
     for start in range(0, len(all_creates), CREATE_SLICE):
@@ -190,7 +161,7 @@ def apply_customer_plan(session: Session, vendor: str, plan: CustomerPlan, top_l
             if action.kind == MAP:
                 session.add(CustomerMapping(vendor=vendor, external_id=company.external_id,
                                             external_name=company.name, customer_id=action.customer_id,
-                                            source="auto", created_at=now()))
+                                            source="auto", created_at=clock.now()))
             _apply_customer_changes(session, vendor, action.customer_id, company.external_id, action.changes)
     session.flush()
 
@@ -278,7 +249,7 @@ def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str
                           run_id: int | None) -> None:
     """Write creates and updates, with one history row per changed field, as a few set-based statements
     in the caller's transaction. ``changes`` pairs each change with its vendor company's id."""
-    stamp = now()
+    stamp = clock.now()
     history: list[dict[str, Any]] = []
     creates = [(cid, c) for cid, c in changes if c.licence_id is None]
     if creates:
@@ -322,47 +293,12 @@ def as_text(value: Any) -> str | None:
     return str(value)
 
 
-def _money(value: Decimal | None) -> str | None:
-    """Money in JSON: an exact decimal string ("3.10"), never a float."""
-    from core.output import money
-
-    return money(value)
-
-
-def _utc(stamp: datetime | None) -> str | None:
-    """A stored (naive UTC) time in JSON: ISO 8601 with Z."""
-    from core.output import utc
-
-    return utc(stamp)
-
-
 def licence_query(customer: str | None = None):  # type: ignore[no-untyped-def]
     query = select(Licence).join(Customer).options(selectinload(Licence.customer)).order_by(
         Customer.name, Licence.vendor, Licence.name, Licence.external_id)
     if customer is not None:
         query = query.where(Customer.name == lookup_name(customer))
     return query
-
-
-def licence_json(lic: Licence) -> dict[str, Any]:
-    return {
-        "customer": lic.customer.name,
-        "vendor": lic.vendor,
-        "external_id": lic.external_id,
-        "name": lic.name,
-        "status": lic.status,
-        "active": lic.active,
-        "quantity": lic.quantity,
-        "price": _money(lic.price),
-        "cost": _money(lic.cost),
-        "currency": lic.currency,
-        "start_date": lic.start_date.isoformat() if lic.start_date else None,
-        "end_date": lic.end_date.isoformat() if lic.end_date else None,
-        "billing_cycle": lic.billing_cycle,
-        "commitment_months": lic.commitment_months,
-        "sku": lic.sku,
-        "tenant_id": lic.tenant_id,
-    }
 
 
 def history_query(customer: str | None = None):  # type: ignore[no-untyped-def]
@@ -374,47 +310,13 @@ def history_query(customer: str | None = None):  # type: ignore[no-untyped-def]
     return query
 
 
-def change_json(change: LicenceChange) -> dict[str, Any]:
-    lic = change.licence
-    return {
-        "id": change.id,
-        "changed_at": _utc(change.changed_at),
-        "customer": lic.customer.name,
-        "vendor": lic.vendor,
-        "external_id": lic.external_id,
-        "licence": lic.name,
-        "field": change.field,
-        "old": change.old_value,
-        "new": change.new_value,
-        "sync_run": change.sync_run_id,
-    }
-
-
 # -- sync runs ---------------------------------------------------------------------------------
 
 def start_run(session: Session, vendor: str, entity: str) -> SyncRun:
-    run = SyncRun(vendor=vendor, entity=entity, started_at=now(), status="running", created=0, updated=0,
+    run = SyncRun(vendor=vendor, entity=entity, started_at=clock.now(), status="running", created=0, updated=0,
                   deactivated=0, held_back=0, errors=[], host=socket.gethostname(), pid=os.getpid())
     session.add(run)
     session.flush()
     return run
 
 
-def run_json(run: SyncRun) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "vendor": run.vendor,
-        "entity": run.entity,
-        "started_at": _utc(run.started_at),
-        "finished_at": _utc(run.finished_at),
-        "status": run.status,
-        "created": run.created,
-        "updated": run.updated,
-        "deactivated": run.deactivated,
-        "held_back": run.held_back,
-        "errors": list(run.errors or []),
-    }
-
-
-def dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2)

@@ -15,29 +15,30 @@ from typing import TYPE_CHECKING
 
 import click
 
+from core.cli.lazy import lazy_module
+from core.cli.output import table
 from core.errors import UsageError
-from core.lazy import lazy_module
-from core.output import table
 
 if TYPE_CHECKING:  # the sync, the database and YAML load when the demo runs, not for --help
     import pluggy
 
-    from core.sync import App
+    from core.sync.app import App
     from core.types import DemoSandbox
 
-store = lazy_module("core.store")
+store = lazy_module("core.db.store")
+shapes = lazy_module("core.shapes")
 
 
 def run_demo(pm: pluggy.PluginManager, folder: str, as_json: bool = False) -> int:
     """With ``as_json`` the text goes to stderr and one JSON document (runs, customers, licences) to stdout."""
     import yaml
 
-    from core.config import load_config
+    from core.cli.progress import entity_progress
+    from core.config.file import load_config
     from core.db import open_database
-    from core.plugins import VendorFacade, vendor_names
-    from core.progress import entity_progress
-    from core.scheduler import sync_all
-    from core.sync import App
+    from core.host.plugins import VendorFacade, vendor_names
+    from core.sync.app import App
+    from core.sync.scheduler import sync_all
 
     say = functools.partial(click.echo, err=True) if as_json else click.echo
     with contextlib.ExitStack() as stack:
@@ -84,9 +85,9 @@ def _print_json(app: App, root: Path, sandboxes: dict[str, DemoSandbox], reports
     from core.cli.syncing import report_json
 
     with app.sessions() as session:
-        customers = [store.customer_json(c) for c in store.list_customers(session)]
-        licences = [store.licence_json(lic) for lic in session.scalars(store.licence_query())]
-    click.echo(store.dump({"folder": str(root), "config": str(root / "integrator.yaml"),
+        customers = [shapes.customer_json(c) for c in store.list_customers(session)]
+        licences = [shapes.licence_json(lic) for lic in session.scalars(store.licence_query())]
+    click.echo(shapes.dump({"folder": str(root), "config": str(root / "integrator.yaml"),
                            "sandboxes": {v: s.url for v, s in sandboxes.items()},
                            "runs": [report_json(r) for r in reports], "customers": customers, "licences": licences}))
 
@@ -94,7 +95,7 @@ def _print_json(app: App, root: Path, sandboxes: dict[str, DemoSandbox], reports
 def _show(app: App, say: Callable[..., None] = click.echo) -> None:
     with app.sessions() as session:
         customers = store.list_customers(session)
-        licences = [store.licence_json(lic) for lic in session.scalars(store.licence_query())]
+        licences = [shapes.licence_json(lic) for lic in session.scalars(store.licence_query())]
     say("\nCustomers")
     say(table(["name", "top level", "city", "country"], [
         [c.name, c.top_level, c.main_site.city if c.main_site else None,

@@ -36,9 +36,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import reason
+from core.db.clock import now
 from core.db.models import SyncRun
 from core.errors import DatabaseError, LockedError, LockLostError
-from core.store import now
 
 # Advisory lock keys are (space, crc32 of the vendor name): stable across releases and machines. The
 # fence space is taken shared by each commit of a holder and exclusively, for a moment, by a new

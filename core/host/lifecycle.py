@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.settings import VendorSettings
+from core.config.settings import VendorSettings
 from core.types import Deactivation, DeactivationAction, Disappearance, LicenceGone
 
 

@@ -1,298 +1,31 @@
-"""Syncing one entity of one integration: fetch through the facade, plan, apply, record the run."""
+"""The subscription import: listings fetched concurrently, planned and written per batch; deletions decided
+across the run."""
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import pluggy
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from core import alerts, store
-from core.config import Config
-from core.db import reason as db_reason
-from core.db.models import SyncRun
-from core.errors import AuthenticationError, ConfigError, DatabaseError, IntegratorError, LockLostError
-from core.locks import integration_lock
-from core.names import lookup_name
-from core.plugins import VendorFacade
-from core.reconcile.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import, screen_companies
-from core.reconcile.licences import LicenceChangeSet, LicencePlan, LicenceRow, plan_deleted, plan_listed
-from core.reconcile.ownership import Claim, RunOwnership
-from core.redact import mask_urls_in
-from core.settings import VendorSettings
-from core.types import Connection, Disappearance, LicenceGone, Listing, VendorCustomer, VendorSubscription
+from core.config.settings import VendorSettings
+from core.db import store
+from core.errors import ConfigError, IntegratorError
+from core.host.plugins import VendorFacade
+from core.planning.licences import LicenceChangeSet, LicencePlan, LicenceRow, plan_deleted, plan_listed
+from core.planning.names import lookup_name
+from core.planning.ownership import Claim, RunOwnership
+from core.sync.app import App
+from core.sync.runs import PLAN_LINES_KEPT, Progress, RunReport, changes_text, recorded
+from core.sync.upstream import Upstream, integration, problems_of, upstream_for
+from core.types import Disappearance, LicenceGone, Listing, VendorCustomer, VendorSubscription
+from core.workers import Workers
 
-log = logging.getLogger(__name__)
-Progress = Callable[[int, int], None]  # (done, total)
 BATCH_CUSTOMERS = 200  # customers whose licences are written in one transaction
 BATCH_SECONDS = 0.5  # ...or fewer, when their listings come slowly
-PLAN_LINES_KEPT = 1000  # plan lines a run that writes keeps for its output; a dry run keeps all
 STATISTICS_AFTER = 2000  # licences created in a run before the database's statistics are refreshed
 
-
-@dataclass
-class App:
-    """What every command works with: the configuration, the plugins and the database."""
-
-    config: Config
-    pm: pluggy.PluginManager
-    sessions: sessionmaker[Session]
-
-
-@dataclass
-class RunReport:
-    vendor: str
-    entity: str
-    dry_run: bool = False
-    status: str = "ok"
-    created: int = 0
-    updated: int = 0
-    deactivated: int = 0
-    held_back: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    errors: list[str] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)  # the plan, record by record (see add_lines)
-    lines_left_out: int = 0
-    run_id: int | None = None
-
-    def add_lines(self, lines: Iterable[str]) -> None:
-        """Keep the plan's lines: all of them for a dry run (the plan is what it is for), the first
-        PLAN_LINES_KEPT otherwise, so that a run's memory does not grow with every licence it writes."""
-        for line in lines:
-            if self.dry_run or len(self.lines) < PLAN_LINES_KEPT:
-                self.lines.append(line)
-            else:
-                self.lines_left_out += 1
-
-    def end_lines(self) -> None:
-        if self.lines_left_out:
-            self.lines.append(f"... and {self.lines_left_out} more (--dry-run lists every one)")
-
-    def summary(self) -> str:
-        parts = [f"{self.created} created", f"{self.updated} updated", f"{self.deactivated} deactivated"]
-        if self.held_back:
-            parts.append(f"{self.held_back} held back")
-        parts += [f"{self.unchanged} unchanged", f"{self.skipped} skipped"]
-        tail = f"; {len(self.errors)} error(s)" if self.errors else ""
-        state = "dry run, nothing written" if self.dry_run else self.status
-        return f"{self.vendor} {self.entity} ({state}): {', '.join(parts)}{tail}"
-
-
-def _settings(app: App, vendor: str) -> tuple[VendorSettings, VendorFacade]:
-    return app.config.integration(vendor), VendorFacade(app.pm, vendor)
-
-
-@contextmanager
-def _recorded(app: App, report: RunReport) -> Iterator[None]:
-    """Hold the integration lock and record the run, whatever happens inside."""
-    if report.dry_run:
-        yield
-        return
-    with integration_lock(app.sessions, report.vendor):
-        with app.sessions.begin() as session:
-            report.run_id = store.start_run(session, report.vendor, report.entity).id
-        try:
-            yield
-        except IntegratorError as exc:
-            report.status = "failed"
-            report.errors.append(str(exc))
-        except SQLAlchemyError as exc:  # the database went away mid-run: what was committed stays
-            report.status = "failed"
-            report.errors.append(f"database error: {db_reason(exc)}")
-        except BaseException as exc:
-            report.status = "failed"
-            report.errors.append(f"interrupted: {type(exc).__name__}: {exc}".rstrip(": "))
-            _finish(app, report)
-            raise
-        _finish(app, report)
-
-
-def _finish(app: App, report: RunReport) -> None:
-    if report.status != "failed" and (report.errors or report.held_back):
-        report.status = "partial"
-    _record(app, report)
-    for event in alerts.events_of(report.status, report.held_back):
-        alerts.notify(app.config.alerts, event, {
-            "vendor": report.vendor, "entity": report.entity, "run_id": report.run_id, "status": report.status,
-            "held_back": report.held_back, "errors": [mask_urls_in(e) for e in report.errors[:50]],
-            "summary": report.summary()})
-
-
-def _record(app: App, report: RunReport) -> None:
-    """Write the run's outcome only over its own 'running' (compare-and-set): a run another process
-    took for dead stays failed, and a run that lost its lock writes nothing (the next sync fails it)."""
-    try:
-        with app.sessions.begin() as session:
-            owned = session.execute(update(SyncRun).where(SyncRun.id == report.run_id, SyncRun.status == "running")
-                                    .values(status=report.status, finished_at=store.now(), created=report.created,
-                                            updated=report.updated, deactivated=report.deactivated,
-                                            held_back=report.held_back,
-                                            errors=[mask_urls_in(e) for e in report.errors])).rowcount
-    except LockLostError as exc:
-        owned, why = 0, str(exc)
-    else:
-        why = "another process marked this run failed while it ran; its outcome is not recorded"
-    if not owned:
-        report.status = "failed"
-        if why not in report.errors:
-            report.errors.append(why)
-
-
-class Upstream:
-    """The vendor as one sync sees it: one login and one company listing, shared by the entities
-    synced together (``integrator run``) and made only when first needed. Failures are not kept,
-    except a refused login: trying the same credentials again in one run can lock the account out."""
-
-    def __init__(self, facade: VendorFacade, settings: VendorSettings) -> None:
-        self.facade, self.settings = facade, settings
-        self._connection: Connection | None = None
-        self._companies: Listing[VendorCustomer] | None = None
-        self._refused: AuthenticationError | None = None
-
-    def connection(self) -> Connection:
-        if self._refused is not None:
-            raise type(self._refused)(str(self._refused))
-        if self._connection is None:
-            try:
-                self._connection = self.facade.connect(self.settings)
-            except AuthenticationError as exc:
-                self._refused = exc
-                raise
-        return self._connection
-
-    def companies(self) -> Listing[VendorCustomer]:
-        if self._companies is None:
-            listing = self.facade.list_customers(self.connection())
-            items, problems = screen_companies(listing.items)
-            self._companies = Listing(items, [*listing.problems, *problems])
-        return self._companies
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-
-@contextmanager
-def _upstream(facade: VendorFacade, settings: VendorSettings, shared: Upstream | None) -> Iterator[Upstream]:
-    """The shared upstream if the caller has one (and closes it); else one of this sync's own."""
-    if shared is not None:
-        yield shared
-        return
-    own = Upstream(facade, settings)
-    try:
-        yield own
-    finally:
-        own.close()
-
-
-def _problems(listing: Listing[Any], prefix: str = "") -> list[str]:
-    return [prefix + problem.describe() for problem in listing.problems]
-
-
-# -- customers ---------------------------------------------------------------------------------
-
-def import_customers(app: App, vendor: str, *, dry_run: bool = False, progress: Progress | None = None,
-                     cancel: threading.Event | None = None, upstream: Upstream | None = None) -> RunReport:
-    # ``progress`` and ``cancel`` are accepted so every entity sync has one signature; a customer
-    # import is a single listing and a single transaction, so there is nothing to report or stop between.
-    settings, facade = _settings(app, vendor)
-    report = RunReport(vendor, "customers", dry_run=dry_run)
-    with _recorded(app, report), _upstream(facade, settings, upstream) as vendor_side:
-        listing = vendor_side.companies()
-        report.errors += _problems(listing)
-
-        def plan_and_apply(session: Session) -> CustomerPlan:
-            plan = plan_customer_import(
-                listing.items, store.customer_rows(session), store.mapping_rows(session, vendor),
-                update_main_site_address=settings.update_main_site_address,
-            )
-            if not dry_run:
-                store.apply_customer_plan(session, vendor, plan, settings.top_level_for_new_customers)
-            else:
-                session.rollback()
-            return plan
-
-        plan = _replanned_on_conflict(app, plan_and_apply)
-        _report_customer_plan(report, plan, settings.top_level_for_new_customers)
-        report.end_lines()
-    return report
-
-
-def _replanned_on_conflict(app: App, work: Callable[[Session], CustomerPlan], attempts: int = 3) -> CustomerPlan:
-    """Run ``work`` in a transaction; when another process created the same customer or mapping
-    meanwhile (a unique constraint), plan again from what is there now."""
-    for attempt in range(attempts):
-        try:
-            with app.sessions.begin() as session:
-                return work(session)
-        except IntegrityError as exc:
-            if attempt == attempts - 1:
-                raise DatabaseError(f"another process kept writing the same customers ({db_reason(exc)}); "
-                                    "run the import again") from None
-            log.info("customer import met a concurrent write; planning again")
-    raise AssertionError("unreachable")
-
-
-def generate_mappings(app: App, vendor: str) -> tuple[CustomerPlan, list[str]]:
-    """Map every unmapped company to the customer of exactly the same name; nothing else."""
-    settings, facade = _settings(app, vendor)
-    with _upstream(facade, settings, None) as vendor_side:
-        listing = vendor_side.companies()
-
-    def plan_and_apply(session: Session) -> CustomerPlan:
-        plan = plan_customer_import(listing.items, store.customer_rows(session), store.mapping_rows(session, vendor),
-                                    update_main_site_address=False, create_new=False)
-        plan.actions = [a for a in plan.actions if a.kind in (MAP, SKIP)]
-        store.apply_customer_plan(session, vendor, plan, None)
-        return plan
-
-    return _replanned_on_conflict(app, plan_and_apply), _problems(listing)
-
-
-def _report_customer_plan(report: RunReport, plan: CustomerPlan, top_level: str | None) -> None:
-    counts = plan.counts()
-    report.created = counts[CREATE]
-    report.updated = counts[MAP] + counts[UPDATE]
-    report.unchanged = counts["unchanged"]
-    report.skipped = counts[SKIP]
-    for action in plan.actions:
-        label = action.label()
-        if action.kind == CREATE:
-            under = f" under {top_level!r}" if top_level else ""
-            report.add_lines([f"create    {label}: new customer{under}"])
-        elif action.kind == MAP:
-            report.add_lines([f"map       {label} -> customer {action.customer_name!r}" + _fields(action.changes)])
-        elif action.kind == UPDATE:
-            report.add_lines([f"update    {label} (customer {action.customer_name!r})" + _fields(action.changes)])
-        elif action.kind == SKIP:
-            report.add_lines([f"skip      {label}: {action.reason}"])
-            if action.needs_attention:
-                report.errors.append(f"{label}: {action.reason}")
-
-
-def _fields(changes: dict[str, tuple[Any, Any]]) -> str:
-    if not changes:
-        return ""
-    return ": " + ", ".join(f"{k} {_show(old)} -> {_show(new)}" for k, (old, new) in changes.items())
-
-
-def _show(value: Any) -> str:
-    return "(none)" if value is None else repr(store.as_text(value))
-
-
-# -- subscriptions -----------------------------------------------------------------------------
 
 @dataclass
 class _Target:
@@ -338,12 +71,12 @@ def _select_targets(app: App, vendor: str, settings: VendorSettings, companies: 
 def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_mass_deactivation: bool = False,
                          progress: Progress | None = None, cancel: threading.Event | None = None,
                          upstream: Upstream | None = None) -> RunReport:
-    settings, facade = _settings(app, vendor)
+    settings, facade = integration(app, vendor)
     report = RunReport(vendor, "subscriptions", dry_run=dry_run)
-    with _recorded(app, report), _upstream(facade, settings, upstream) as vendor_side:
+    with recorded(app, report), upstream_for(facade, settings, upstream, cancel) as vendor_side:
         companies = vendor_side.companies()
         connection = vendor_side.connection()
-        report.errors += _problems(companies)
+        report.errors += problems_of(companies)
         targets = _select_targets(app, vendor, settings, companies.items, report)
         run = _LicenceRun(app, vendor, settings, facade, report, allow_mass_deactivation, targets)
 
@@ -356,13 +89,14 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
         done = 0
         batch: list[tuple[_Target, Listing[VendorSubscription]]] = []
         flushed = time.monotonic()
-        with ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="listing") as pool:
-            for target, listing, error in bounded_map(pool, fetch, targets, settings.max_concurrency * 32, cancel):
+        # A stop abandons the listings in flight (never waited for, never written): see core.workers.
+        with Workers(settings.max_concurrency, name="listing") as pool:
+            for target, listing, error in pool.map_bounded(fetch, targets, settings.max_concurrency * 32, cancel):
                 if listing is None:
                     report.errors.append(f"{target.label}: {error}")
                     run.listing_failed(target)
                 else:
-                    report.errors += _problems(listing, prefix=f"{target.label}: ")
+                    report.errors += problems_of(listing, prefix=f"{target.label}: ")
                     batch.append((target, listing))
                 # Few transactions for speed, but never long without committing what is done.
                 if len(batch) >= BATCH_CUSTOMERS or (batch and time.monotonic() - flushed > BATCH_SECONDS):
@@ -383,32 +117,10 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
     return report
 
 
-def bounded_map(pool: ThreadPoolExecutor, fn: Callable[[Any], Any], items: list[Any], window: int,
-                cancel: threading.Event | None = None) -> Iterator[Any]:
-    """``pool.map`` in order, but with at most ``window`` calls in flight or waiting to be consumed, so
-    memory stays flat however many customers there are, and a stop request ends it between customers."""
-    pending: deque[Future[Any]] = deque()
-    source = iter(items)
-    for item in source:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= window:
-            break
-    while pending:
-        if cancel is not None and cancel.is_set():
-            for future in pending:
-                future.cancel()
-            return
-        result = pending.popleft().result()
-        for item in source:
-            pending.append(pool.submit(fn, item))
-            break
-        yield result
-
-
 class _LicenceRun:
     """The licences of one subscription sync: listings are planned and written per batch, but whether a
     licence moved, is listed twice or was deleted is decided across the whole run
-    (:mod:`core.reconcile.ownership`), so the result never depends on how the run was batched."""
+    (:mod:`core.planning.ownership`), so the result never depends on how the run was batched."""
 
     def __init__(self, app: App, vendor: str, settings: VendorSettings, facade: VendorFacade, report: RunReport,
                  allow_mass: bool, targets: list[_Target]) -> None:
@@ -569,7 +281,7 @@ def _report_licence_plan(report: RunReport, target: _Target, plan: LicencePlan) 
             text += f" [{change.reason} upstream]"
         if change.licence_id is None:
             return text + f": quantity {change.values.get('quantity')}"
-        return text + _fields({k: v for k, v in change.changes.items() if k != "customer_id"})
+        return text + changes_text({k: v for k, v in change.changes.items() if k != "customer_id"})
 
     if report.dry_run or len(report.lines) < PLAN_LINES_KEPT:
         report.add_lines(line("create", c) for c in plan.creates)
@@ -586,9 +298,3 @@ def _report_licence_plan(report: RunReport, target: _Target, plan: LicencePlan) 
         report.errors.append(
             f"{target.company.name} ({target.company.external_id}): held back {len(plan.held_back)} "
             f"deactivation(s): {plan.guard_reason}; re-run with --allow-mass-deactivation if they are real")
-
-
-ENTITY_SYNCS: dict[str, Callable[..., RunReport]] = {
-    "customers": import_customers,
-    "subscriptions": import_subscriptions,
-}

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from core.cli.output import table
 from core.errors import UsageError
-from core.output import table
 
 if TYPE_CHECKING:
-    from core.billing import ChargeReport
+    from core.billing.report import ChargeReport
 
 USAGE_EXIT = 2
-MODES = ("arrears", "advance")  # core.billing_settings.MODES, without importing billing for every command
+MODES = ("arrears", "advance")  # core.config.billing.MODES, without importing billing for every command
 
 
 @click.group("billing")
@@ -38,9 +38,9 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
     """The charges of one month, per customer, from the licences' history.
 
     A change counts from the day (in billing.timezone) of the sync that saw it."""
-    from core.billing import compute_charges, parse_period, write_csv
-    from core.plugins import vendor_names
-    from core.store import dump
+    from core.billing.report import compute_charges, parse_period, write_csv
+    from core.host.plugins import vendor_names
+    from core.shapes import dump
 
     try:
         if as_json and as_csv:
@@ -67,7 +67,7 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
 
 def render_text(report: ChargeReport, timezone: str) -> str:
     """Per customer its lines, total, cost and margin; then the totals; flagged cycles explained."""
-    from core.billing_charges import money_text
+    from core.billing.charges import money_text
 
     out = [f"Charges for {report.period} ({report.mode}, days in {timezone})"]
     if not report.lines:
@@ -100,7 +100,7 @@ def _indent(text: str) -> str:
 
 
 def _totals(report: ChargeReport, customer: str | None) -> list[str]:
-    from core.billing_charges import money_text
+    from core.billing.charges import money_text
 
     lines = []
     for currency, totals in report.totals(customer).items():

@@ -13,11 +13,11 @@ import logging
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from core.config.secrets import read_secret_file
+from core.config.settings import check_vendor_url, is_loopback_host
 from core.redact import mask_urls_in, short_reason, url_origin
-from core.secrets import read_secret_file
-from core.settings import check_vendor_url
 
 log = logging.getLogger(__name__)
 Event = Literal["failed", "partial", "held_back", "stale", "leak"]
@@ -33,7 +33,38 @@ class EmailAlerts(BaseModel):
     username: str | None = None
     password: SecretStr | None = None
     password_file: str | None = None
-    starttls: bool = True
+    starttls: bool | None = None  # the older spelling of tls: true is starttls, false is none
+    #: starttls (upgrade on smtp_port, usually 587), ssl (TLS from the first byte, usually 465) or none.
+    #: The server's certificate and host name are always checked, against ca_file when given.
+    tls: Literal["starttls", "ssl", "none"] | None = Field(default=None, validate_default=True)
+    ca_file: str | None = None
+
+    @field_validator("tls")
+    @classmethod
+    def _tls(cls, value: str | None, info: ValidationInfo) -> str:
+        starttls = info.data.get("starttls")
+        if value is None:
+            value = "none" if starttls is False else "starttls"
+        elif starttls is not None and (value == "starttls") != starttls:
+            raise ValueError(f"tls: {value} contradicts starttls: {str(starttls).lower()} (keep tls alone)")
+        host = info.data.get("smtp_host")
+        if value == "none" and info.data.get("password") is not None and not is_loopback_host(host):
+            raise ValueError(f"none would send the SMTP password in the clear to {host}: use starttls or ssl")
+        return value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, value: str | None) -> str | None:
+        if value is not None:
+            import ssl
+
+            try:
+                ssl.create_default_context(cafile=value)
+            except FileNotFoundError:
+                raise ValueError(f"{value} does not exist") from None
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"{value} holds no usable PEM certificate ({short_reason(exc)})") from None
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -96,7 +127,8 @@ def notify(settings: AlertSettings | None, event: Event, payload: dict[str, Any]
                         settings.timeout_seconds)
             delivered += 1
         except (OSError, smtplib.SMTPException) as exc:
-            log.warning("alert e-mail through %s failed: %s", settings.email.smtp_host, exc)
+            log.warning("alert e-mail through %s:%s failed: %s", settings.email.smtp_host, settings.email.smtp_port,
+                        email_failure(exc))
     return delivered
 
 
@@ -113,6 +145,22 @@ def webhook_failure(exc: Exception, url: str) -> str:
     return mask_urls_in(text)[:200]
 
 
+def email_failure(exc: Exception) -> str:
+    """Why an alert e-mail was not sent, on one line a person can act on."""
+    import smtplib
+    import ssl
+
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        why = (exc.verify_message or short_reason(exc)).rstrip(".")
+        hint = ("set alerts.email.smtp_host to a name the certificate carries" if "mismatch" in why else
+                "if a private CA signed it, set alerts.email.ca_file to that CA's certificate (PEM)")
+        return f"the server's TLS certificate was not accepted ({why}); nothing was sent: {hint}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(exc):
+        return ("the server does not offer STARTTLS, so the password was not sent; use alerts.email.tls: ssl "
+                "if it expects TLS from the first byte (port 465)")
+    return short_reason(exc)
+
+
 def _send_email(email: EmailAlerts, subject: str, text: str, timeout: float) -> None:
     import smtplib
     from email.message import EmailMessage
@@ -122,9 +170,20 @@ def _send_email(email: EmailAlerts, subject: str, text: str, timeout: float) -> 
     message["From"] = email.sender
     message["To"] = ", ".join(email.to)
     message.set_content(text)
-    with smtplib.SMTP(email.smtp_host, email.smtp_port, timeout=timeout) as smtp:
-        if email.starttls:
-            smtp.starttls()
+    context = None
+    if email.tls != "none":
+        import ssl
+
+        # The default context checks the certificate chain and the host name (smtplib's starttls()
+        # without a context checks neither).
+        context = ssl.create_default_context(cafile=email.ca_file)
+    if email.tls == "ssl":
+        smtp = smtplib.SMTP_SSL(email.smtp_host, email.smtp_port, timeout=timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(email.smtp_host, email.smtp_port, timeout=timeout)
+    with smtp:
+        if email.tls == "starttls":
+            smtp.starttls(context=context)
         if email.username and email.password is not None:
             smtp.login(email.username, email.password.get_secret_value())
         smtp.send_message(message)

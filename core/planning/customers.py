@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from core.db.models import LIMITS
-from core.names import lookup_name, normalise_name
+from core.planning.names import lookup_name, normalise_name
 from core.types import Address, RecordProblem, VendorCustomer
 
 CREATE, MAP, UPDATE, UNCHANGED, SKIP = "create", "map", "update", "unchanged", "skip"
@@ -55,7 +55,7 @@ class CustomerPlan:
 
 
 def screen_companies(companies: list[VendorCustomer]) -> tuple[list[VendorCustomer], list[RecordProblem]]:
-    """The companies with their names normalised (:mod:`core.names`), and the ones no import may touch:
+    """The companies with their names normalised (:mod:`core.planning.names`), and the ones no import may touch:
     a name with a control character or nothing but white space, and every copy of an account id the
     vendor lists more than once (which copy is right cannot be known: neither may overwrite a
     customer's name or address)."""

@@ -32,7 +32,7 @@ class Status(enum.Enum):
 
 
 class ChargeLike(Protocol):
-    """What reconciliation reads of ``core.billing.ChargeLine`` (one stretch of a licence's month)."""
+    """What reconciliation reads of ``core.billing.report.ChargeLine`` (one stretch of a licence's month)."""
 
     customer: str
     vendor: str

@@ -16,12 +16,12 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.billing_charges import FIELDS, PRORATA, RECURRING, ChargeLine, charge_lines, money_text
-from core.billing_ledger import HistoryEntry, Ledger, LicenceState, build_ledger
-from core.billing_settings import MODES, BillingSettings, Period, parse_period
+from core.billing.charges import FIELDS, PRORATA, RECURRING, ChargeLine, charge_lines, money_text
+from core.billing.ledger import HistoryEntry, Ledger, LicenceState, build_ledger
+from core.config.billing import MODES, BillingSettings, Period, parse_period
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
 from core.errors import UsageError
-from core.names import lookup_name
+from core.planning.names import lookup_name
 
 __all__ = [
     "FIELDS", "PRORATA", "RECURRING", "BillingSettings", "ChargeLine", "ChargeReport", "Period", "Totals",

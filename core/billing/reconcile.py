@@ -1,6 +1,6 @@
 """Gathering what ``billing reconcile`` compares: the vendors' invoices, the PSA's licences and our charges.
 
-The comparison itself is pure (``core.billing_reconcile``); this module reads the database, asks
+The comparison itself is pure (``core.billing.matching``); this module reads the database, asks
 each vendor plugin for its invoice through ``integrator_list_charges`` and shapes the report.
 """
 
@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from core.billing_reconcile import ZERO, PsaLicence, Reconciliation, ReconciliationLine, Totals, reconcile
+from core.billing.matching import ZERO, PsaLicence, Reconciliation, ReconciliationLine, Totals, reconcile
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
 from core.errors import UsageError
-from core.plugins import VendorFacade
+from core.host.plugins import VendorFacade
 from core.types import Listing, VendorCharge
 
 if TYPE_CHECKING:
-    from core.billing import Period
-    from core.sync import App
+    from core.billing.report import Period
+    from core.sync.app import App
 
 HOOK = "integrator_list_charges"
 CENT = Decimal("0.01")
@@ -31,7 +31,7 @@ CSV_FIELDS = ("customer", "vendor", "external_id", "licence", "status", "vendor_
 def reconcile_period(app: App, period: Period, vendor: str | None = None, customer: str | None = None,
                      today: date | None = None) -> Reconciliation:
     """The month's reconciliation for one vendor, or for every enabled integration."""
-    from core.billing import compute_charges
+    from core.billing.report import compute_charges
 
     today = today or datetime.now(UTC).date()
     if (period.year, period.month) > (today.year, today.month):
@@ -157,7 +157,7 @@ CSV_TEXT_FIELDS = frozenset({"customer", "vendor", "external_id", "licence", "st
 
 def csv_rows(result: Reconciliation) -> list[list[Any]]:
     """The CSV's rows; text that a spreadsheet would run as a formula is shown, never run (as in charges)."""
-    from core.billing import spreadsheet_safe
+    from core.billing.report import spreadsheet_safe
 
     rows = []
     for line in result.lines:

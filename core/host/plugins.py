@@ -10,10 +10,11 @@ from typing import Any
 
 import pluggy
 
-from core import contract, hookspecs
+from core import hookspecs
+from core.config.settings import VendorSettings
 from core.errors import IntegratorError, PluginError
-from core.lifecycle import default_deactivations
-from core.settings import VendorSettings
+from core.host import contract
+from core.host.lifecycle import default_deactivations
 from core.types import (
     Connection,
     Deactivation,

@@ -7,10 +7,10 @@ import re
 import unicodedata
 from typing import Any
 
-from core import store
-from core.plugins import VendorFacade
-from core.reconcile.customers import CustomerRow
-from core.sync import App
+from core.db import store
+from core.host.plugins import VendorFacade
+from core.planning.customers import CustomerRow
+from core.sync.app import App
 from core.types import VendorCustomer
 
 LEGAL_SUFFIXES = {

@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core import store
+from core import shapes
+from core.db import clock
 from core.db.models import SyncRun
-from core.output import utc
-from core.sync import App
+from core.shapes import utc
+from core.sync.app import App
 
 
 def recent_runs(app: App, limit: int = 0) -> list[dict[str, Any]]:
@@ -18,7 +19,7 @@ def recent_runs(app: App, limit: int = 0) -> list[dict[str, Any]]:
         query = select(SyncRun).order_by(SyncRun.id.desc())
         if limit:
             query = query.limit(limit)
-        return [store.run_json(r) for r in session.scalars(query)]
+        return [shapes.run_json(r) for r in session.scalars(query)]
 
 
 def _last(app: App, vendor: str, *statuses: str, entity: str | None = None) -> SyncRun | None:
@@ -66,7 +67,7 @@ def integration_status(app: App) -> dict[str, dict[str, Any]]:
 
 def stale_integrations(app: App, max_age: timedelta) -> list[str]:
     """Enabled, scheduled integrations whose last successful sync is older than ``max_age``."""
-    now = store.now()
+    now = clock.now()
     stale = []
     for vendor, settings in app.config.integrations.items():
         if not (settings.enabled and settings.integrator.enabled):

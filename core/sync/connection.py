@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.plugins import VendorFacade
-from core.sync import App
+from core.host.plugins import VendorFacade
+from core.sync.app import App
 
 
 @dataclass(frozen=True)

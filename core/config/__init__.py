@@ -1,0 +1,1 @@
+"""The configuration: the YAML file, the settings every integration shares, secrets, billing settings."""

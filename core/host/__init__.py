@@ -1,0 +1,1 @@
+"""The pluggy host: loading plugins, checking their contract, calling them through one facade."""

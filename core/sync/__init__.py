@@ -1,0 +1,1 @@
+"""Syncing: the composition root, runs, the vendor session, the customer and subscription imports, locks, the daemon."""
