@@ -13,6 +13,7 @@ import base64
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -32,7 +33,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from core.errors import VendorUnreachableError
-from core.redact import mask_url, short_reason
+from core.redact import mask_url, mask_urls_in, short_reason
 
 log = logging.getLogger(__name__)
 THROTTLE_STATUSES = (429, 503)
@@ -96,11 +97,19 @@ class Response:
         return json.loads(self.data)
 
 
+_QUERY = re.compile(r"\?[^\s\"']*")
+
+
 class _QuietRetries(logging.Filter):
-    """urllib3 logs a raw 'Retrying (_CappedRetry(...))' warning per retry; shown only with -v."""
+    """urllib3 logs a raw 'Retrying (_CappedRetry(...))' warning per retry; shown only with -v. Every
+    urllib3 line it lets through has the URLs' queries and passwords masked (an API key may be in one)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Retrying") or log.isEnabledFor(logging.INFO)
+        if str(record.msg).startswith("Retrying") and not log.isEnabledFor(logging.INFO):
+            return False
+        text = record.getMessage()
+        record.msg, record.args = mask_urls_in(_QUERY.sub("?***", text)), ()
+        return True
 
 
 _quiet_lock = threading.Lock()
@@ -111,7 +120,8 @@ def _quiet_urllib3_retries() -> None:
     global _quiet_installed
     with _quiet_lock:
         if not _quiet_installed:
-            logging.getLogger("urllib3.connectionpool").addFilter(_QuietRetries())
+            for name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager"):
+                logging.getLogger(name).addFilter(_QuietRetries())
             _quiet_installed = True
 
 
