@@ -372,7 +372,6 @@ def test_set_password_reads_one_line_from_stdin_and_ends_open_sessions(cli, conf
     assert "a long enough password" not in result.out + result.err
     stored = read_setting(app.sessions, "password_hash")
     assert stored and stored.startswith("scrypt$") and "a long enough password" not in db.dump()[0]
-    monkeypatch.setattr("core.web.app.KEY_RECHECK_SECONDS", 0.0)
     with TestClient(create_app(app), base_url="http://127.0.0.1") as client:
         assert log_in(client, "a long enough password").status_code == 303
         assert client.get("/integrations", follow_redirects=False).status_code == 200

@@ -34,7 +34,7 @@ Exit codes:
   130  interrupted (Ctrl-C); 143: stopped by SIGTERM; the daemon exits 0 on either
 """
 
-_state: dict[str, Any] = {"verbosity": 0, "log_format": "text"}
+_state = logs.state  # verbosity and log format, as the options set them
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
@@ -55,10 +55,6 @@ def cli(ctx: click.Context, config: str | None, verbose: int, quiet: bool, log_f
     _state.update(verbosity=-1 if quiet else verbose, log_format=log_format)
     logs.configure(_state["verbosity"], log_format)
     ctx.obj = Context(config, ctx.obj)
-
-
-def quiet() -> bool:
-    return _state["verbosity"] < 0
 
 
 def _set_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

@@ -13,6 +13,13 @@ from typing import Any
 _PAIR = re.compile(r"""(\w+)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S+)""")
 #: While a progress display is live, log lines are printed through it (above the bars), not beside them.
 _live_console: list[Any] = []
+#: What -v/-q/--log-format set for this process (before or after the command name).
+state: dict[str, Any] = {"verbosity": 0, "log_format": "text"}
+
+
+def quiet() -> bool:
+    """-q: only errors on stderr, no progress bars."""
+    return state["verbosity"] < 0
 
 
 def fields_of(message: str) -> dict[str, Any]:

@@ -16,10 +16,8 @@ Update = Callable[[int, int], None]  # (done, total)
 
 
 def enabled() -> bool:
-    try:
-        from core.cli import quiet
-    except ImportError:  # pragma: no cover - the library used without its command line
-        return sys.stderr.isatty()
+    from core.cli.logs import quiet
+
     return sys.stderr.isatty() and not quiet()
 
 

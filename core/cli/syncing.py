@@ -140,7 +140,7 @@ def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
 
     SIGTERM or SIGINT stops the daemon cleanly with exit 0. With --once: Ctrl-C stops at the next safe
     point and exits 130 (a second Ctrl-C exits at once); --json prints a summary per integration and entity."""
-    from core.cli import quiet
+    from core.cli.logs import quiet
     from core.sync.scheduler import Daemon, scheduled_vendors
 
     if not quiet():  # the daemon's events show by default; -q keeps only errors, as it says

@@ -7,178 +7,30 @@ Every page but the login needs a logged-in session; every POST needs the session
 from __future__ import annotations
 
 import contextlib
-import functools
-import os
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from decimal import Decimal
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
 from core.sync.app import App
-from core.web import audit
-from core.web.jobs import Jobs
+from core.web.pages import HERE, Console, action, back, client_of, console_of, form_token, page
 from core.web.security import (
     COOKIE,
-    IDLE_SECONDS,
-    PASSWORD_HASH_ENV,
     ConsoleSession,
     LoginLimiter,
     SecurityHeaders,
-    SessionSigner,
-    check_hash,
-    read_setting,
-    session_key,
     verify_password,
 )
 
-HERE = Path(__file__).parent
 _LOCAL_PATH = re.compile(r"/[A-Za-z0-9/_.~%+=&?-]*")
-KEY_RECHECK_SECONDS = 5.0
-Handler = Callable[..., Awaitable[Response]]
-
-
-class Console:
-    """What the pages share: the core App, templates, the session signer, the login limiter and imports."""
-
-    def __init__(self, app: App, *, limiter: LoginLimiter | None = None, password_hash: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.app = app
-        env_hash = password_hash if password_hash is not None else os.environ.get(PASSWORD_HASH_ENV)
-        self.env_hash = check_hash(env_hash, PASSWORD_HASH_ENV) if env_hash else None
-        self._signer = SessionSigner(session_key(app.sessions), clock=clock)
-        self._key_read = time.monotonic()
-        self.limiter = limiter or LoginLimiter()
-        self.jobs = Jobs(app)
-        self.clock = clock
-        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
-        self.templates.env.globals["vendors"] = lambda: list(app.config.integrations)
-        self.templates.env.filters["money"] = money
-        self.flashes: dict[str, list[tuple[str, str]]] = {}
-
-    def password_hash(self) -> str | None:
-        return self.env_hash or read_setting(self.app.sessions, "password_hash")
-
-    # -- sessions ---------------------------------------------------------------------------------
-
-    @property
-    def signer(self) -> SessionSigner:
-        """The signer, with the key re-read now and then: 'set-password' in another process ends sessions here too."""
-        if time.monotonic() - self._key_read >= KEY_RECHECK_SECONDS:
-            self._signer.rekey(session_key(self.app.sessions))
-            self._key_read = time.monotonic()
-        return self._signer
-
-    def session_of(self, request: Request) -> ConsoleSession | None:
-        return self.signer.loads(request.cookies.get(COOKIE))
-
-    def set_cookie(self, response: Response, request: Request, session: ConsoleSession) -> Response:
-        response.set_cookie(COOKIE, self.signer.dumps(session), max_age=IDLE_SECONDS, path="/", httponly=True,
-                            samesite="strict", secure=request.url.scheme == "https")
-        return response
-
-    def flash(self, session: ConsoleSession, kind: str, message: str) -> None:
-        if len(self.flashes) > 1000:  # messages nobody came back to read
-            self.flashes.clear()
-        self.flashes.setdefault(session.sid, []).append((kind, message))
-
-    async def record(self, request: Request, session: ConsoleSession | None, action: str, outcome: str,
-                     detail: str | None = None) -> None:
-        """Keep what was done (off the event loop: it writes to the database)."""
-        label = session.label if session is not None else "-"
-        await run_in_threadpool(audit.record, self.app.sessions, label, client_of(request), action, outcome, detail)
-
-    def render(self, request: Request, session: ConsoleSession, template: str, status_code: int = 200,
-               **context: Any) -> Response:
-        context.update(request=request, csrf=session.csrf, flashes=self.flashes.pop(session.sid, []),
-                       logged_in=session.authenticated)
-        response = self.templates.TemplateResponse(request, template, context, status_code=status_code)
-        return self.set_cookie(response, request, session)
-
-
-def money(value: Any) -> str:
-    """A price as people read it: at least two decimals ("3.10"), more only when there are more."""
-    if value is None:
-        return "—"
-    amount = Decimal(str(value))
-    cents = amount.quantize(Decimal("0.01"))
-    return str(cents) if cents == amount else format(amount.normalize(), "f")
-
-
-def client_of(request: Request) -> str:
-    return request.client.host if request.client else "?"
-
-
-def console_of(request: Request) -> Console:
-    console: Console = request.app.state.console
-    return console
-
-
-def _to_login(request: Request) -> Response:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-
-
-def page(handler: Handler) -> Handler:
-    """A page a logged-in person reads (GET)."""
-
-    @functools.wraps(handler)
-    async def endpoint(request: Request) -> Response:
-        session = console_of(request).session_of(request)
-        if session is None or not session.authenticated:
-            return _to_login(request)
-        response = await handler(request, session)
-        return console_of(request).set_cookie(response, request, session)
-
-    endpoint.needs_login = True  # type: ignore[attr-defined]
-    return endpoint
-
-
-def action(handler: Handler) -> Handler:
-    """Something a logged-in person does (POST): refused without the session's CSRF token."""
-
-    @functools.wraps(handler)
-    async def endpoint(request: Request) -> Response:
-        console = console_of(request)
-        session = console.session_of(request)
-        if session is None or not session.authenticated:
-            return _to_login(request)
-        form = await request.form()
-        if not session.csrf_ok(_token(request, form)):
-            return await _refused(console, request, session)
-        response = await handler(request, session, form)
-        return console.set_cookie(response, request, session)
-
-    endpoint.needs_csrf = True  # type: ignore[attr-defined]
-    return endpoint
-
-
-def _token(request: Request, form: FormData) -> str | None:
-    value = form.get("csrf") or request.headers.get("x-csrf-token")
-    return value if isinstance(value, str) else None
-
-
-async def _refused(console: Console, request: Request, session: ConsoleSession) -> Response:
-    await console.record(request, session, f"{request.method} {request.url.path}", "refused",
-                         "missing or wrong CSRF token")
-    return console.render(request, session, "message.html", status_code=403, title="Refused",
-                          message="This form has expired or did not come from this console. "
-                                  "Go back, reload the page and try again.")
-
-
-def back(path: str) -> Response:
-    return RedirectResponse(path, status_code=303)
 
 
 # -- login --------------------------------------------------------------------------------------
@@ -192,7 +44,7 @@ def _safe_next(target: str | None) -> str:
 
 async def login_page(request: Request) -> Response:
     console = console_of(request)
-    session = console.session_of(request)
+    session = await console.session_of(request)
     if session is not None and session.authenticated:
         return back("/integrations")
     session = session or ConsoleSession()
@@ -203,8 +55,8 @@ async def login_page(request: Request) -> Response:
 async def login(request: Request) -> Response:
     console = console_of(request)
     form = await request.form()
-    anonymous = console.session_of(request)
-    if anonymous is None or not anonymous.csrf_ok(_token(request, form)):
+    anonymous = await console.session_of(request)
+    if anonymous is None or not anonymous.csrf_ok(form_token(request, form)):
         anonymous = anonymous or ConsoleSession()
         return console.render(request, anonymous, "login.html", status_code=403, next="/integrations",
                               configured=True, error="The login form expired: try again.")
@@ -229,7 +81,7 @@ async def login(request: Request) -> Response:
                               error="Wrong password.")
     console.limiter.succeeded(client)
     session = ConsoleSession(authenticated=True, login_at=console.clock())  # a new id: no session fixation
-    console.signer.revoke(anonymous)
+    await run_in_threadpool(console.signer.revoke, anonymous)
     await console.record(request, session, "login", "ok")
     return console.set_cookie(back(target), request, session)
 
@@ -238,7 +90,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request, session: ConsoleSession, form: FormData) -> Response:
     console = console_of(request)
     await console.record(request, session, "logout", "ok")
-    console.signer.revoke(session)
+    await run_in_threadpool(console.signer.revoke, session)
     response = back("/login")
     response.delete_cookie(COOKIE, path="/")
     return response

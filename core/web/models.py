@@ -11,7 +11,9 @@ from core.db.models import Base
 
 
 class WebSetting(Base):
-    """``password_hash`` (scrypt, set by ``integrator web set-password``) and ``session_key`` (signs cookies)."""
+    """``password_hash`` (scrypt, set by ``integrator web set-password``), ``session_key`` (signs cookies),
+    ``env_password_digest`` (which $INTEGRATOR_WEB_PASSWORD_HASH the last start saw) and one
+    ``revoked:<digest of the session id>`` per logged-out session, kept for a session's lifetime."""
 
     __tablename__ = "web_settings"
 

@@ -12,9 +12,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db.clock import now
@@ -131,45 +133,100 @@ class ConsoleSession:
 
 
 class SessionSigner:
-    """Sessions live in a signed cookie; logging out revokes the id for the rest of its lifetime."""
+    """Sessions live in a signed cookie. What ends them lives in the database, so that it holds across
+    restarts and across processes: the signing key (a new one with every stored password), a row
+    ``revoked:<digest>`` per logged-out session, and the password hash, whose fingerprint each cookie
+    carries (a new hash in $INTEGRATOR_WEB_PASSWORD_HASH ends every session too)."""
 
-    def __init__(self, key: str, clock: Callable[[], float] = time.time) -> None:
-        self.key = key
-        self._serializer = URLSafeTimedSerializer(key, salt="integrator-web-session")
-        self._clock = clock
-        self._revoked: dict[str, float] = {}
+    def __init__(self, sessions: sessionmaker[Session], env_hash: str | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._sessions, self._env_hash, self._clock = sessions, env_hash, clock
+        self._revoked_anonymous: dict[str, float] = {}  # pre-login sessions hold no right: memory is enough
         self._lock = threading.Lock()
+        self._current: tuple[URLSafeTimedSerializer, str] | None = None
+        session_key(sessions)  # made once, before the first cookie
+        if env_hash:
+            env_password_changes_key(sessions, env_hash)
 
-    def rekey(self, key: str) -> None:
-        """A new key (a new password was set): every cookie signed with the old one stops working."""
-        if key != self.key:
-            self.key, self._serializer = key, URLSafeTimedSerializer(key, salt="integrator-web-session")
+    def _read(self, sid: str | None) -> tuple[URLSafeTimedSerializer, str, bool]:
+        """The serializer for the current key, the current password's fingerprint, and whether ``sid``
+        was logged out: one short read of the database."""
+        names = ["session_key", "password_hash"] + ([revoked_key(sid)] if sid else [])
+        with self._sessions() as session:
+            rows = dict(session.execute(select(WebSetting.key, WebSetting.value)
+                                        .where(WebSetting.key.in_(names))).all())
+        key = rows.get("session_key") or session_key(self._sessions)
+        password = self._env_hash or rows.get("password_hash") or ""
+        fingerprint = hmac.new(key.encode(), password.encode(), hashlib.sha256).hexdigest()[:22]
+        current = (URLSafeTimedSerializer(key, salt="integrator-web-session"), fingerprint)
+        self._current = current
+        return current[0], current[1], bool(sid) and revoked_key(sid) in rows
 
     def dumps(self, session: ConsoleSession) -> str:
-        return self._serializer.dumps({"sid": session.sid, "csrf": session.csrf, "auth": session.authenticated,
-                                       "login": session.login_at})
+        """Signed with what the last read found (every request reads it first; off the event loop)."""
+        serializer, fingerprint = self._current or self._read(None)[:2]
+        return serializer.dumps({"sid": session.sid, "csrf": session.csrf, "auth": session.authenticated,
+                                 "login": session.login_at, "pw": fingerprint})
 
     def loads(self, cookie: str | None) -> ConsoleSession | None:
+        """The cookie's session; None when it is not one or has ended. Reads the database: call it
+        from a worker thread."""
         if not cookie:
+            self._read(None)
             return None
+        _, unverified = URLSafeTimedSerializer("", salt="integrator-web-session").loads_unsafe(cookie)
+        sid = unverified.get("sid") if isinstance(unverified, dict) else None
+        serializer, fingerprint, revoked = self._read(str(sid) if sid else None)
         try:
-            data: dict[str, Any] = self._serializer.loads(cookie, max_age=IDLE_SECONDS)
+            data: dict[str, Any] = serializer.loads(cookie, max_age=IDLE_SECONDS)
         except (BadSignature, ValueError, TypeError):
             return None
         session = ConsoleSession(sid=str(data.get("sid")), csrf=str(data.get("csrf")),
                                  authenticated=bool(data.get("auth")), login_at=float(data.get("login") or 0))
+        if revoked or not hmac.compare_digest(str(data.get("pw")), fingerprint):
+            return None
         with self._lock:
-            if session.sid in self._revoked:
+            if session.sid in self._revoked_anonymous:
                 return None
         if session.authenticated and self._clock() - session.login_at > ABSOLUTE_SECONDS:
             return None
         return session
 
     def revoke(self, session: ConsoleSession) -> None:
-        with self._lock:
-            moment = self._clock()
-            self._revoked = {s: t for s, t in self._revoked.items() if moment - t < ABSOLUTE_SECONDS}
-            self._revoked[session.sid] = moment
+        """End the session for the rest of its lifetime (a logged-in one in the database, for every process)."""
+        moment = self._clock()
+        if not session.authenticated:
+            with self._lock:
+                self._revoked_anonymous = {s: t for s, t in self._revoked_anonymous.items()
+                                           if moment - t < ABSOLUTE_SECONDS}
+                self._revoked_anonymous[session.sid] = moment
+            return
+        with self._sessions.begin() as db:
+            # A revoked session outlives nothing: past the absolute lifetime its cookie is refused anyway.
+            cutoff = now() - timedelta(seconds=ABSOLUTE_SECONDS + IDLE_SECONDS)
+            db.execute(delete(WebSetting).where(WebSetting.key.startswith(REVOKED_PREFIX),
+                                                WebSetting.updated_at < cutoff))
+            write_setting(db, revoked_key(session.sid), str(int(moment)))
+
+
+REVOKED_PREFIX = "revoked:"
+
+
+def env_password_changes_key(sessions: sessionmaker[Session], env_hash: str) -> None:
+    """A hash in the environment that differs from the one the last start saw gets a new signing key, as
+    'set-password' does: the sessions of the old password end, and going back to it revives none."""
+    digest = hashlib.sha256(env_hash.encode()).hexdigest()
+    with sessions.begin() as session:
+        row = session.get(WebSetting, "env_password_digest")
+        if row is None or not hmac.compare_digest(row.value, digest):
+            if row is not None:
+                write_setting(session, "session_key", secrets.token_urlsafe(32))
+            write_setting(session, "env_password_digest", digest)
+
+
+def revoked_key(sid: str) -> str:
+    """A digest of the session id (the row holds no usable token), within the key column's 64 characters."""
+    return REVOKED_PREFIX + hashlib.sha256(sid.encode()).hexdigest()[:48]
 
 
 # -- the login rate limit -----------------------------------------------------------------------

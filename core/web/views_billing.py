@@ -17,7 +17,7 @@ from starlette.routing import Route
 from core.db import store
 from core.errors import IntegratorError
 from core.sync.app import App
-from core.web.app import console_of, page
+from core.web.pages import console_of, page
 from core.web.security import ConsoleSession
 
 MODES = ("arrears", "advance")

@@ -18,10 +18,9 @@ from core.errors import IntegratorError
 from core.sync.app import App
 from core.sync.status import integration_status, recent_runs
 from core.web import audit
-from core.web.app import action, back, client_of, console_of, page
 from core.web.jobs import ENTITIES, Job
+from core.web.pages import action, back, client_of, console_of, page, vendor_of
 from core.web.security import ConsoleSession
-from core.web.views_setup import vendor_of
 
 VERBS = ("hold back", "deactivate", "create", "update", "map", "skip")
 LICENCES_SHOWN = 500

@@ -11,7 +11,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import BaseModel, SecretStr
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -26,21 +25,11 @@ from core.sync.customers import generate_mappings
 from core.sync.status import integration_status, stale_integrations
 from core.sync.suggest import suggest_mappings
 from core.sync.upstream import Upstream
-from core.web.app import action, back, console_of, page
+from core.web.pages import action, back, console_of, page, vendor_of
 from core.web.security import ConsoleSession
 
 SECRET_WORDS = ("password", "token", "secret", "api_key", "apikey")
 SECRET_PLACES = ("_file", "_keyring")  # where a secret is kept, not the secret: shown
-
-
-def vendor_of(request: Request, app: App) -> str:
-    vendor = str(request.path_params.get("vendor") or request.query_params.get("vendor") or "")
-    if not vendor and app.config.integrations:
-        vendor = next(iter(app.config.integrations))
-    if vendor not in app.config.integrations:
-        configured = ", ".join(app.config.integrations) or "none"
-        raise HTTPException(404, f"no integration named {vendor!r} is configured (configured: {configured})")
-    return vendor
 
 
 # -- Integrations -------------------------------------------------------------------------------
