@@ -39,7 +39,7 @@ HOOK_CONTRACT_VERSION = 1
 
 @hookspec
 def integrator_register_commands(cli: click.Group) -> None:
-    """Add the plugin's own commands to the ``integrator`` command group (e.g. ALSO's ``sandbox``).
+    """Add the plugin's own commands to the ``integrator`` command group.
 
     Called for every loaded plugin when the command line starts; optional.
 
@@ -65,7 +65,7 @@ def integrator_settings_model() -> type[VendorSettings]:
 def integrator_connect(settings: VendorSettings) -> Connection:
     """Authenticate with the vendor using ``settings`` and return a live :class:`Connection`.
 
-    ``Connection.account`` names the account logged in as. Raise a subclass of
+    ``Connection.account`` names the account logged in as (None when the API cannot say). Raise a subclass of
     :class:`core.errors.VendorError` (``AuthenticationError``, ``MfaNotSupportedError``,
     ``VendorUnreachableError``...) whose message tells a person what to do. Never put a password
     or token in a message. The core calls ``Connection.close()`` when the sync is done; put the
@@ -154,6 +154,18 @@ def integrator_demo_sandbox() -> DemoSandbox:
     The core writes ``DemoSandbox.settings`` as the integration's block of the demo configuration,
     syncs it, and calls ``DemoSandbox.stop()`` at the end. Optional: vendors without one are left
     out of the demo.
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def integrator_sandbox_command() -> click.Command:
+    """Return the click command that serves the vendor's loopback sandbox in the foreground.
+
+    The core serves it as ``integrator sandbox VENDOR [its options]`` (VENDOR may be left out when
+    exactly one loaded plugin has a sandbox); the command's own options are the vendor's (port,
+    credentials it accepts, dataset size...). Optional.
 
     .. versionadded:: 1
     """

@@ -20,14 +20,15 @@ class Address:
     city: str | None = None
     postcode: str | None = None
     country: str | None = None
+    region: str | None = None  # state, province or county, where the vendor gives one
 
     def is_empty(self) -> bool:
-        return not any((self.address, self.city, self.postcode, self.country))
+        return not any((self.address, self.city, self.postcode, self.country, self.region))
 
 
 @dataclass(frozen=True)
 class VendorAccount:
-    """The account the integration is logged in as (for ALSO: the reseller's own company)."""
+    """The account the integration is logged in as (e.g. the reseller's own company)."""
 
     external_id: str
     name: str
@@ -67,6 +68,9 @@ class VendorSubscription:
     commitment_months: int | None = None
     sku: str | None = None  # the vendor's product number
     tenant_id: str | None = None  # the customer's tenant at the software vendor (e.g. Microsoft)
+    #: Ordered but not live yet (provisioning): a new licence is created inactive, an existing one keeps its
+    #: active flag, until the vendor lists it live. ``status`` still carries the vendor's word.
+    pending_activation: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,11 +116,14 @@ class Listing(Generic[T]):
 
 @dataclass
 class Connection:
-    """A live, logged-in connection to a vendor. ``client`` is the plugin's own object."""
+    """A live, logged-in connection to a vendor. ``client`` is the plugin's own object.
+
+    ``account`` names the account logged in as, when the vendor's API can say (an OAuth2 client
+    credential often cannot): None otherwise."""
 
     vendor: str
     title: str
-    account: VendorAccount
+    account: VendorAccount | None = None
     client: Any = None
     closer: Callable[[], None] | None = None
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from core.cli import logs
 from core.cli.output import table
 from core.errors import UsageError
 
@@ -26,7 +27,7 @@ def billing_group() -> None:
 @billing_group.command("charges")
 @click.option("--period", required=True, metavar="YYYY-MM", help="The calendar month to charge.")
 @click.option("--customer", default=None, help="Only this customer's charges.")
-@click.option("--vendor", default=None, help="Only this vendor's licences (e.g. also).")
+@click.option("--vendor", default=None, help="Only this vendor's licences (its plugin name).")
 @click.option("--mode", type=click.Choice(MODES), default=None,
               help="arrears: the month as it happened; advance: the month at its first day's state plus "
                    "last month's correction [default: billing.mode, else arrears].")
@@ -51,10 +52,10 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
             report = compute_charges(session, month, app.config.billing, mode=mode, customer=customer,
                                      vendor=vendor, known_vendors=vendor_names(app.pm))
     except UsageError as exc:
-        click.echo(f"integrator: error: {exc}", err=True)
+        logs.echo(f"integrator: error: {exc}", "error")
         sys.exit(USAGE_EXIT)
     for warning in report.warnings:
-        click.echo(f"integrator: warning: {warning}", err=True)
+        logs.echo(f"integrator: warning: {warning}", "warning")
     if as_json:
         click.echo(dump([line.as_json() for line in report.lines]))
     elif as_csv:

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from core.cli import logs
 from core.cli.common import Context, FiniteFloat, count_option, echo_json, json_option, pass_ctx
 from core.cli.output import table
 
@@ -75,7 +76,7 @@ def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None
     else:
         _print_integrations(info)
     if stale:
-        click.echo(f"integrator: stale (older than {hours:g} hours): " + "; ".join(stale), err=True)
+        logs.echo(f"integrator: stale (older than {hours:g} hours): " + "; ".join(stale), "error")
         sys.exit(EXIT_STALE)
 
 

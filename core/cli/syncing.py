@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from core.cli import logs
 from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
 from core.cli.interrupt import exit_if_stopped, interruptible
 from core.errors import IntegratorError
@@ -42,14 +43,14 @@ def test_connection(ctx: Context, vendor: str | None, as_json: bool) -> None:
         echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
                    "connectionStatus": {"status": "FAILED", "message": str(exc)}})
         sys.exit(1)
+    from core.sync.connection import connected_line
+
     account = connection.account
-    extra = f" ({len(listing.problems)} unreadable)" if listing.problems else ""
-    message = (f"Connected to {connection.title} as {account.name} (account {account.external_id}): "
-               f"{len(listing.items)} customers{extra}")
+    message = connected_line(connection.title, account, len(listing.items), len(listing.problems))
     if as_json:
         echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
                    "connectionStatus": {"status": "SUCCEEDED", "message": message},
-                   "account": {"external_id": account.external_id, "name": account.name},
+                   "account": {"external_id": account.external_id, "name": account.name} if account else None,
                    "customers": len(listing.items), "unreadable": len(listing.problems)})
     else:
         click.echo(message)
@@ -70,6 +71,10 @@ def report_json(report: Any) -> dict[str, Any]:
             "skipped": report.skipped, "errors": list(report.errors), "plan": list(report.lines)}
 
 
+def _level(status: str) -> str:
+    return "warning" if status == "partial" else "error"
+
+
 def _finish_report(report: Any, as_json: bool, stop: Any) -> None:
     if as_json:
         echo_json(report_json(report))
@@ -77,8 +82,9 @@ def _finish_report(report: Any, as_json: bool, stop: Any) -> None:
         for line in report.lines:
             click.echo(line)
         click.echo(report.summary())
-    for error in report.errors:
-        click.echo(f"error: {error}", err=True)
+    if not as_json or logs.verbose():  # --json: the errors are in the document; -v repeats them here
+        for error in report.errors:
+            logs.echo(f"error: {error}", _level(report.status))
     exit_if_stopped(stop)
     if report.status != "ok":
         sys.exit(1)
@@ -117,13 +123,13 @@ def import_subscriptions_cmd(ctx: Context, vendor: str | None, dry_run: bool, al
     app = ctx.app
     with app.sessions() as session:
         mapped = len(store.mapping_rows(session, vendor))
-    with interruptible() as stop, entity_progress() as progress:
+    with interruptible() as stop, entity_progress(enabled=not as_json or logs.verbose()) as progress:
         report = import_subscriptions(app, vendor, dry_run=dry_run, allow_mass_deactivation=allow_mass_deactivation,
                                       progress=progress("subscriptions"), cancel=stop)
-    if not mapped:
-        click.echo(f"integrator: hint: no {vendor} company is mapped to a customer yet, so no subscription was "
-                   f"imported: run 'integrator import customers {vendor}' (or 'integrator mappings generate "
-                   f"{vendor}') first", err=True)
+    if not mapped and (not as_json or logs.verbose()):
+        logs.echo(f"integrator: hint: no {vendor} company is mapped to a customer yet, so no subscription was "
+                  f"imported: run 'integrator import customers {vendor}' (or 'integrator mappings generate "
+                  f"{vendor}') first", "warning")
     _finish_report(report, as_json, stop)
 
 
@@ -140,11 +146,8 @@ def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
 
     SIGTERM or SIGINT stops the daemon cleanly with exit 0. With --once: Ctrl-C stops at the next safe
     point and exits 130 (a second Ctrl-C exits at once); --json prints a summary per integration and entity."""
-    from core.cli.logs import quiet
     from core.sync.scheduler import Daemon, scheduled_vendors
 
-    if not quiet():  # the daemon's events show by default; -q keeps only errors, as it says
-        logging.getLogger("integrator.runs").setLevel(logging.INFO)
     app = ctx.app
     if not scheduled_vendors(app):
         from core.errors import ConfigError
@@ -163,13 +166,22 @@ def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
     from core.sync.scheduler import scheduled_vendors, sync_all
 
     skipped: list[str] = []
-    with interruptible() as stop, entity_progress() as progress:
-        reports = sync_all(app, cancel=stop, progress=progress, skipped=skipped if skip_locked else None)
-    for message in skipped:
-        click.echo(f"skipped: {message}", err=True)
+    # The sync's events are for -v (and the daemon): without it, the lines below say what went wrong.
+    events = logging.getLogger("integrator.runs")
+    before = events.level
+    if not logs.verbose():
+        events.setLevel(logging.CRITICAL + 1)
+    try:
+        with interruptible() as stop, entity_progress(enabled=not as_json or logs.verbose()) as progress:
+            reports = sync_all(app, cancel=stop, progress=progress, skipped=skipped if skip_locked else None)
+    finally:
+        events.setLevel(before)
+    human = not as_json or logs.verbose()
+    for message in skipped if human else ():
+        logs.echo(f"skipped: {message}", "warning")
     for report in reports:
-        for error in report.errors:
-            click.echo(f"error: {report.vendor} {report.entity}: {error}", err=True)
+        for error in report.errors if human else ():
+            logs.echo(f"error: {report.vendor} {report.entity}: {error}", _level(report.status))
         if not as_json:
             click.echo(report.summary())
     ok = all(r.status == "ok" for r in reports)

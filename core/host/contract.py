@@ -35,7 +35,7 @@ T = TypeVar("T")
 #: A plugin implementing any of these is a vendor plugin.
 VENDOR_HOOKS = ("integrator_settings_model", "integrator_connect", "integrator_list_customers",
                 "integrator_list_subscriptions", "integrator_deactivate", "integrator_demo_sandbox",
-                "integrator_list_charges")
+                "integrator_list_charges", "integrator_sandbox_command")
 #: ...and must then implement these; the others are optional (the core has a default for each).
 REQUIRED_HOOKS = ("integrator_connect", "integrator_list_customers", "integrator_list_subscriptions")
 
@@ -158,9 +158,10 @@ def checked_connection(vendor: str, result: Any) -> Connection:
     if not isinstance(result, Connection):
         raise PluginError(f"plugin {vendor!r}: integrator_connect returned a {type(result).__name__}, "
                           "not a Connection")
-    if not isinstance(result.account, VendorAccount) or record_errors(result.account, VendorAccount):
-        raise PluginError(f"plugin {vendor!r}: integrator_connect returned a Connection without a valid "
-                          "VendorAccount (external_id and name as strings)")
+    if result.account is not None and (not isinstance(result.account, VendorAccount)
+                                       or record_errors(result.account, VendorAccount)):
+        raise PluginError(f"plugin {vendor!r}: integrator_connect returned a Connection whose account is not "
+                          "a valid VendorAccount (external_id and name as strings) or None")
     return result
 
 

@@ -6,7 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -26,9 +26,12 @@ from core.types import (
     VendorSubscription,
 )
 
+if TYPE_CHECKING:
+    import click
+
 log = logging.getLogger(__name__)
 PROJECT = "integrator"
-#: Comma-separated plugin names that are not loaded, e.g. ``INTEGRATOR_DISABLE_PLUGINS=westcoast_stub``.
+#: Comma-separated plugin names that are not loaded, e.g. ``INTEGRATOR_DISABLE_PLUGINS=acme,other``.
 DISABLE_ENV = "INTEGRATOR_DISABLE_PLUGINS"
 
 
@@ -190,6 +193,17 @@ class VendorFacade:
         if not isinstance(sandbox, DemoSandbox):
             raise PluginError(f"plugin {self.vendor!r}: integrator_demo_sandbox must return a DemoSandbox")
         return sandbox
+
+    def sandbox_command(self) -> click.Command | None:
+        """The click command serving the vendor's sandbox; None when it offers none."""
+        if not self.implements("integrator_sandbox_command"):
+            return None
+        command = self._call("integrator_sandbox_command")
+        import click
+
+        if not isinstance(command, click.Command):
+            raise PluginError(f"plugin {self.vendor!r}: integrator_sandbox_command must return a click.Command")
+        return command
 
     def list_charges(self, connection: Connection, year: int, month: int) -> Listing[VendorCharge] | None:
         """The vendor's invoice lines for one month; None when the plugin has no invoice data (no such hook)."""

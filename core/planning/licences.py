@@ -209,7 +209,8 @@ def _upstream_values(
     values = {
         "name": sub.name,
         "status": sub.status,
-        "active": True,
+        # Not live yet: created inactive; a licence already held keeps its flag until the vendor lists it live.
+        "active": (row.active if row is not None else False) if sub.pending_activation else True,
         "quantity": sub.quantity if sub.quantity is not None else 0,
         "start_date": sub.start_date,
         "end_date": sub.end_date or company.contract_end_date,

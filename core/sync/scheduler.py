@@ -35,6 +35,8 @@ ENTITY_SYNCS: dict[str, Callable[..., RunReport]] = {
     "customers": import_customers,
     "subscriptions": import_subscriptions,
 }
+#: A sync's events carry its outcome: a failed one is an error, a partial one a warning.
+LEVELS = {"ok": logging.INFO, "partial": logging.WARNING, "failed": logging.ERROR}
 
 
 def scheduled_vendors(app: App) -> list[str]:
@@ -55,12 +57,13 @@ def sync_integration(app: App, vendor: str, *, cancel: threading.Event | None = 
             log.info("event=sync_start vendor=%s entity=%s", vendor, entity)
             report = ENTITY_SYNCS[entity](app, vendor, cancel=cancel, upstream=upstream,
                                           progress=progress(entity) if progress else None)
-            log.info("event=sync_done vendor=%s entity=%s status=%s created=%d updated=%d deactivated=%d "
+            level = LEVELS.get(report.status, logging.ERROR)
+            log.log(level, "event=sync_done vendor=%s entity=%s status=%s created=%d updated=%d deactivated=%d "
                      "held_back=%d errors=%d duration=%.2fs", vendor, entity, report.status, report.created,
                      report.updated, report.deactivated, report.held_back, len(report.errors),
                      time.monotonic() - started)
             for error in report.errors:
-                log.info("event=sync_error vendor=%s entity=%s error=%r", vendor, entity, error)
+                log.log(level, "event=sync_error vendor=%s entity=%s error=%r", vendor, entity, error)
             reports.append(report)
     return reports
 

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from core.sync.app import App
+from core.web.limits import BodyLimits
 from core.web.pages import HERE, Console, action, back, client_of, console_of, form_token, page
 from core.web.security import (
     COOKIE,
@@ -138,6 +139,10 @@ def create_app(app: App, *, allowed_hosts: list[str] | None = None, limiter: Log
         yield
         await run_in_threadpool(console.jobs.stop)  # imports in flight stop at a safe point, recorded
 
-    starlette = Starlette(routes=table, lifespan=lifespan)
+    from core.web.errors import HANDLERS
+
+    starlette = Starlette(routes=table, lifespan=lifespan, exception_handlers=HANDLERS)
     starlette.state.console = console
-    return SecurityHeaders(starlette, allowed_hosts)
+    outer = SecurityHeaders(BodyLimits(starlette), allowed_hosts)  # bodies capped before anything parses them
+    outer.state = starlette.state
+    return outer

@@ -57,10 +57,10 @@ def make_client(settings: AlsoSettings) -> AlsoClient:
 
 
 @hookimpl
-def integrator_register_commands(cli) -> None:  # type: ignore[no-untyped-def]
+def integrator_sandbox_command():  # type: ignore[no-untyped-def]
     from plugins.also.commands import sandbox_cmd
 
-    cli.add_command(sandbox_cmd)
+    return sandbox_cmd
 
 
 @hookimpl
