@@ -10,6 +10,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from core.text import visible, visible_lines
+
 #: What a human line starts with, left out of its JSON message (the JSON's level says it).
 _HUMAN_PREFIX = re.compile(r"^(integrator: )?((error|warning|hint|skipped|internal error): )?", re.I)
 _PAIR = re.compile(r"""(\w+)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S+)""")
@@ -56,6 +58,9 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible_lines(super().format(record))  # vendor text in a message: shown, never obeyed
 
     def emit(self, record: logging.LogRecord) -> None:
         if _live_console:
@@ -122,7 +127,7 @@ def echo(message: str, level: str = "error") -> None:
     for part in message.splitlines() or [""]:
         if state["log_format"] == "json" and not part.strip():
             continue
-        text = line(part, level)
+        text = line(visible(part), level)  # vendor text in a message: shown, never obeyed
         if _live_console:
             _live_console[-1].print(text, markup=False, highlight=False, soft_wrap=True)
         else:

@@ -83,8 +83,10 @@ def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None
 def _print_integrations(info: dict[str, dict[str, object]]) -> None:
     for vendor, item in info.items():
         stamp = item["last_success"]
+        attempt = item.get("next_attempt")
+        after = (f"; {'retry' if item.get('retrying') else 'next sync'} {_when(attempt)} UTC" if attempt else "")
         click.echo(f"{vendor}: last sync {_when(stamp) + ' UTC' if stamp else 'never'}; "
-                   f"last error {item['last_error'] or 'none'}")
+                   f"last error {item['last_error'] or 'none'}{after}")
 
 
 def _when(stamp: object) -> str:

@@ -12,6 +12,7 @@ from core.cli import logs
 from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
 from core.cli.interrupt import exit_if_stopped, interruptible
 from core.errors import IntegratorError
+from core.text import visible
 
 log = logging.getLogger("integrator")
 
@@ -80,7 +81,7 @@ def _finish_report(report: Any, as_json: bool, stop: Any) -> None:
         echo_json(report_json(report))
     else:
         for line in report.lines:
-            click.echo(line)
+            click.echo(visible(line))  # vendor names: a bidi control must not reorder the line
         click.echo(report.summary())
     if not as_json or logs.verbose():  # --json: the errors are in the document; -v repeats them here
         for error in report.errors:

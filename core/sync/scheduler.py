@@ -17,13 +17,14 @@ from types import FrameType
 
 import schedule
 
-from core.db.clock import now
+from core.db import clock
 from core.errors import IntegratorError, LockedError
 from core.host.plugins import VendorFacade
 from core.sync.alerts import notify
 from core.sync.app import App
 from core.sync.customers import import_customers
 from core.sync.locks import integration_lock
+from core.sync.retry import next_retry
 from core.sync.runs import Progress, RunReport
 from core.sync.status import last_success, stale_integrations
 from core.sync.subscriptions import import_subscriptions
@@ -130,8 +131,21 @@ class Daemon:
         due = []
         for vendor in scheduled_vendors(self.app):
             last = last_success(self.app, vendor)
-            if last is None or now() - last > CATCH_UP_AFTER:
+            if last is None or clock.now() - last > CATCH_UP_AFTER:
                 log.info("event=catch_up vendor=%s last_success=%s", vendor, last.isoformat() if last else "never")
+                due.append(vendor)
+                self.job(vendor)
+        return due
+
+    def retry_due(self) -> list[str]:
+        """Sync again every integration whose failed sync's retry time has come (retry_after_failure)."""
+        due = []
+        for vendor in scheduled_vendors(self.app):
+            if self.stop.is_set():
+                break
+            when = next_retry(self.app, vendor)
+            if when is not None and clock.now() >= when:
+                log.info("event=retry vendor=%s due=%s", vendor, when.isoformat(timespec="seconds"))
                 due.append(vendor)
                 self.job(vendor)
         return due
@@ -152,6 +166,7 @@ class Daemon:
         self.check_stale()
         while not self.stop.is_set():
             self.scheduler.run_pending()
+            self.retry_due()
             idle = self.scheduler.idle_seconds
             self.stop.wait(timeout=max(0.05, min(max_sleep, idle if idle is not None else max_sleep)))
         log.info("event=daemon_stop")
