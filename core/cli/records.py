@@ -119,7 +119,7 @@ def mappings_add(ctx: Context, vendor: str | None, external_id: str, customer: s
         echo_json({**row, "checked": checked})
     else:
         named = f" ({row['external_name']})" if row["external_name"] else ""
-        click.echo(f"Mapped {vendor} company {row['external_id']}{named} to {row['customer']!r}")
+        click.echo(f"Mapped {ctx.display(vendor)} company {row['external_id']}{named} to {row['customer']!r}")
 
 
 def _check_company(ctx: Context, vendor: str, external_id: str) -> tuple[str | None, str]:
@@ -133,14 +133,14 @@ def _check_company(ctx: Context, vendor: str, external_id: str) -> tuple[str | N
     try:
         companies = upstream.companies().items
     except IntegratorError as exc:
-        click.echo(f"integrator: warning: could not check {external_id} with {vendor}: {exc}; "
+        click.echo(f"integrator: warning: could not check {external_id} with {ctx.display(vendor)}: {exc}; "
                    "mapped without checking", err=True)
         return None, f"could not check: {exc}"
     finally:
         upstream.close()
     by_id = {c.external_id: c.name for c in companies}
     if external_id not in by_id:
-        raise UsageError(f"{vendor} has no company with id {external_id!r}"
+        raise UsageError(f"{ctx.display(vendor)} has no company with id {external_id!r}"
                          f"{did_you_mean(external_id, by_id)} among its {len(by_id)} companies; "
                          "see 'integrator mappings suggest' (or --no-check to map it anyway)")
     return by_id[external_id], "found at the vendor"
@@ -156,14 +156,14 @@ def mappings_remove(ctx: Context, vendor: str | None, external_id: str, as_json:
     from core import shapes
     from core.db import store
 
-    vendor = ctx.vendor(vendor, configured=False)
+    vendor = ctx.vendor(vendor)
     with ctx.local_app.sessions.begin() as session:
         mapping = store.remove_mapping(session, vendor, external_id)
         row = shapes.mapping_json(mapping)
     if as_json:
         echo_json(row)
     else:
-        click.echo(f"Removed the mapping of {vendor} company {row['external_id']} to {row['customer']!r}")
+        click.echo(f"Removed the mapping of {ctx.display(vendor)} company {row['external_id']} to {row['customer']!r}")
 
 
 @mappings_group.command("list")
@@ -175,13 +175,13 @@ def mappings_list(ctx: Context, vendor: str | None, as_json: bool) -> None:
     from core import shapes
     from core.db import store
 
-    vendor = ctx.vendor(vendor, configured=False)
+    vendor = ctx.vendor(vendor)
     with ctx.local_app.sessions() as session:
         rows = [shapes.mapping_json(m) for m in store.list_mappings(session, vendor)]
     if as_json:
         echo_json(rows)
         return
-    click.echo(table(["external id", "vendor company", "customer", "source"],
+    click.echo(table(["external id", f"{ctx.display(vendor)} company", "customer", "source"],
                      [[r["external_id"], r["external_name"], r["customer"], r["source"]] for r in rows]))
 
 
@@ -244,7 +244,7 @@ def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
     click.echo(table(
         ["customer", "vendor", "id", "licence", "status", "active", "qty", "price", "cost", "cur", "end date",
          "cycle", "term", "sku", "tenant"],
-        [[r["customer"], r["vendor"], r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
+        [[r["customer"], ctx.display(r["vendor"]), r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
           r["price"], r["cost"], r["currency"], r["end_date"], r["billing_cycle"],
           f"{r['commitment_months']} mo" if r["commitment_months"] is not None else None, r["sku"],
           r["tenant_id"]] for r in rows]))

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from core.host.plugins import display_name
 from core.sync.app import App
 from core.web import audit
 from core.web.jobs import Jobs
@@ -52,6 +53,7 @@ class Console:
         self.clock = clock
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["vendors"] = lambda: list(app.config.integrations)
+        self.templates.env.globals["display"] = lambda vendor: display_name(app.pm, vendor) if vendor else vendor
         self.templates.env.filters["money"] = money
         self.flashes: dict[str, list[tuple[str, str]]] = {}
 
