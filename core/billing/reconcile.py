@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from core.billing.matching import ZERO, PsaLicence, Reconciliation, ReconciliationLine, Totals, reconcile
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
+from core.db.store import find_customer
 from core.errors import UsageError
 from core.host.plugins import VendorFacade
 from core.types import Listing, VendorCharge
@@ -46,6 +47,8 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
         app.config.integration(name)  # a vendor that is not configured or is disabled is a config error
         VendorFacade(app.pm, name)
     with app.sessions() as session:
+        if customer is not None:
+            customer = find_customer(session, customer).name  # the stored spelling, which the lines carry
         # Arrears whatever billing.mode: the month as it was used, which is what the vendor invoices.
         charges = compute_charges(session, period, app.config.billing, mode="arrears", customer=customer)
         inputs = {name: (_licences(session, name), _mappings(session, name), _history_begins(session, name))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from core.cli import logs
 from core.cli.output import table
 from core.errors import UsageError
 
@@ -53,10 +54,10 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
             report = compute_charges(session, month, app.config.billing, mode=mode, customer=customer,
                                      vendor=vendor, known_vendors=vendor_names(app.pm))
     except UsageError as exc:
-        click.echo(f"integrator: error: {exc}", err=True)
+        logs.echo(f"integrator: error: {exc}", "error")
         sys.exit(USAGE_EXIT)
     for warning in report.warnings:
-        click.echo(f"integrator: warning: {warning}", err=True)
+        logs.echo(f"integrator: warning: {warning}", "warning")
     if as_json:
         click.echo(dump([line.as_json() for line in report.lines]))
     elif as_csv:

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from core.cli import logs
 from core.cli.common import Context, FiniteFloat, count_option, echo_json, json_option, pass_ctx
 from core.cli.output import table
 
@@ -75,15 +76,17 @@ def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None
     else:
         _print_integrations(info)
     if stale:
-        click.echo(f"integrator: stale (older than {hours:g} hours): " + "; ".join(stale), err=True)
+        logs.echo(f"integrator: stale (older than {hours:g} hours): " + "; ".join(stale), "error")
         sys.exit(EXIT_STALE)
 
 
 def _print_integrations(info: dict[str, dict[str, object]]) -> None:
     for vendor, item in info.items():
         stamp = item["last_success"]
+        attempt = item.get("next_attempt")
+        after = (f"; {'retry' if item.get('retrying') else 'next sync'} {_when(attempt)} UTC" if attempt else "")
         click.echo(f"{vendor}: last sync {_when(stamp) + ' UTC' if stamp else 'never'}; "
-                   f"last error {item['last_error'] or 'none'}")
+                   f"last error {item['last_error'] or 'none'}{after}")
 
 
 def _when(stamp: object) -> str:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from core.cli import logs
+
 if TYPE_CHECKING:  # imported when the command runs: every other command starts without them
     from core.billing.matching import Reconciliation
 
@@ -37,19 +39,14 @@ def reconcile_cmd(ctx: click.Context, period: str, vendor: str | None, customer:
         if as_json and as_csv:
             raise UsageError("--json and --csv cannot be used together")
         month = parse_period(period)
-        if customer is not None:
-            from core.db import store
-
-            with app.sessions() as session:
-                store.find_customer(session, customer)
         result = reconcile_period(app, month, vendor=vendor, customer=customer)
     except UsageError as exc:
-        click.echo(f"integrator: error: {exc}", err=True)
+        logs.echo(f"integrator: error: {exc}", "error")
         sys.exit(USAGE_EXIT)
     for name in result.no_invoice_data:
-        click.echo(f"{name}: no invoice data (its plugin does not implement integrator_list_charges)", err=True)
+        logs.echo(f"{name}: no invoice data (its plugin does not implement integrator_list_charges)", "warning")
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        logs.echo(f"warning: {warning}", "warning")
     _print(result, as_json, as_csv)
     if result.has_leak:
         _alert(app, result)
@@ -84,7 +81,7 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
                         for cur, t in result.totals_by_currency().items()]))
     leaks = [ln for ln in result.lines if ln.status is Status.LEAK]
     if leaks:
-        click.echo(f"{len(leaks)} leak(s): billed by the vendor and not charged to the customer", err=True)
+        logs.echo(f"{len(leaks)} leak(s): billed by the vendor and not charged to the customer", "error")
 
 
 def _alert(app: object, result: Reconciliation) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from core.cli import logs
 from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
 from core.cli.output import table
 from core.errors import IntegratorError, UsageError
@@ -90,7 +91,7 @@ def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
             click.echo(f"unmapped  {action.label()}: {action.reason}")
         click.echo(f"{len(mapped)} mapped, {len(plan.actions) - len(mapped)} left unmapped")
     for problem in problems:
-        click.echo(f"error     {problem}", err=True)
+        logs.echo(f"error     {problem}", "warning")
 
 
 @mappings_group.command("add")
@@ -133,8 +134,8 @@ def _check_company(ctx: Context, vendor: str, external_id: str) -> tuple[str | N
     try:
         companies = upstream.companies().items
     except IntegratorError as exc:
-        click.echo(f"integrator: warning: could not check {external_id} with {ctx.display(vendor)}: {exc}; "
-                   "mapped without checking", err=True)
+        logs.echo(f"integrator: warning: could not check {external_id} with {ctx.display(vendor)}: {exc}; "
+                  "mapped without checking", "warning")
         return None, f"could not check: {exc}"
     finally:
         upstream.close()
@@ -224,7 +225,7 @@ def _customer_rows(ctx: Context, customer: str | None, query: Any, to_json: Any)
 
     with ctx.local_app.sessions() as session:
         if customer is not None:
-            store.find_customer(session, customer)
+            customer = store.find_customer(session, customer).name
         return [to_json(row) for row in session.scalars(query(customer))]
 
 

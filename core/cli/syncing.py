@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
+from core.cli import logs
 from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
 from core.cli.interrupt import exit_if_stopped, interruptible
 from core.errors import IntegratorError
+from core.text import visible
 
 log = logging.getLogger("integrator")
 
@@ -70,15 +72,20 @@ def report_json(report: Any) -> dict[str, Any]:
             "skipped": report.skipped, "errors": list(report.errors), "plan": list(report.lines)}
 
 
+def _level(status: str) -> str:
+    return "warning" if status == "partial" else "error"
+
+
 def _finish_report(report: Any, as_json: bool, stop: Any) -> None:
     if as_json:
         echo_json(report_json(report))
     else:
         for line in report.lines:
-            click.echo(line)
+            click.echo(visible(line))  # vendor names: a bidi control must not reorder the line
         click.echo(report.summary())
-    for error in report.errors:
-        click.echo(f"error: {error}", err=True)
+    if not as_json or logs.verbose():  # --json: the errors are in the document; -v repeats them here
+        for error in report.errors:
+            logs.echo(f"error: {error}", _level(report.status))
     exit_if_stopped(stop)
     if report.status != "ok":
         sys.exit(1)
@@ -117,13 +124,13 @@ def import_subscriptions_cmd(ctx: Context, vendor: str | None, dry_run: bool, al
     app = ctx.app
     with app.sessions() as session:
         mapped = len(store.mapping_rows(session, vendor))
-    with interruptible() as stop, entity_progress() as progress:
+    with interruptible() as stop, entity_progress(enabled=not as_json or logs.verbose()) as progress:
         report = import_subscriptions(app, vendor, dry_run=dry_run, allow_mass_deactivation=allow_mass_deactivation,
                                       progress=progress("subscriptions"), cancel=stop)
-    if not mapped:
-        click.echo(f"integrator: hint: no {ctx.display(vendor)} company is mapped to a customer yet, so no "
-                   f"subscription was imported: run 'integrator import customers {vendor}' "
-                   f"(or 'integrator mappings generate {vendor}') first", err=True)
+    if not mapped and (not as_json or logs.verbose()):
+        logs.echo(f"integrator: hint: no {ctx.display(vendor)} company is mapped to a customer yet, so no "
+                  f"subscription was imported: run 'integrator import customers {vendor}' "
+                  f"(or 'integrator mappings generate {vendor}') first", "warning")
     _finish_report(report, as_json, stop)
 
 
@@ -140,11 +147,8 @@ def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
 
     SIGTERM or SIGINT stops the daemon cleanly with exit 0. With --once: Ctrl-C stops at the next safe
     point and exits 130 (a second Ctrl-C exits at once); --json prints a summary per integration and entity."""
-    from core.cli.logs import quiet
     from core.sync.scheduler import Daemon, scheduled_vendors
 
-    if not quiet():  # the daemon's events show by default; -q keeps only errors, as it says
-        logging.getLogger("integrator.runs").setLevel(logging.INFO)
     app = ctx.app
     if not scheduled_vendors(app):
         from core.errors import ConfigError
@@ -163,13 +167,22 @@ def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
     from core.sync.scheduler import scheduled_vendors, sync_all
 
     skipped: list[str] = []
-    with interruptible() as stop, entity_progress() as progress:
-        reports = sync_all(app, cancel=stop, progress=progress, skipped=skipped if skip_locked else None)
-    for message in skipped:
-        click.echo(f"skipped: {message}", err=True)
+    # The sync's events are for -v (and the daemon): without it, the lines below say what went wrong.
+    events = logging.getLogger("integrator.runs")
+    before = events.level
+    if not logs.verbose():
+        events.setLevel(logging.CRITICAL + 1)
+    try:
+        with interruptible() as stop, entity_progress(enabled=not as_json or logs.verbose()) as progress:
+            reports = sync_all(app, cancel=stop, progress=progress, skipped=skipped if skip_locked else None)
+    finally:
+        events.setLevel(before)
+    human = not as_json or logs.verbose()
+    for message in skipped if human else ():
+        logs.echo(f"skipped: {message}", "warning")
     for report in reports:
-        for error in report.errors:
-            click.echo(f"error: {report.vendor} {report.entity}: {error}", err=True)
+        for error in report.errors if human else ():
+            logs.echo(f"error: {report.vendor} {report.entity}: {error}", _level(report.status))
         if not as_json:
             click.echo(report.summary())
     ok = all(r.status == "ok" for r in reports)

@@ -44,6 +44,8 @@ def add_customer(session: Session, name: str, top_level: str | None = None,
 
 
 def find_customer(session: Session, name: str) -> Customer:
+    """The customer a person means by ``name`` (typed with spaces around it, or decomposed as a Mac types
+    "Müller"): the one lookup behind every ``--customer`` filter. UsageError when there is none."""
     customer = session.scalar(select(Customer).where(Customer.name == lookup_name(name)))
     if customer is None:
         raise UsageError(f"no customer is named {name!r} (see 'integrator customers list')")
@@ -294,19 +296,21 @@ def as_text(value: Any) -> str | None:
 
 
 def licence_query(customer: str | None = None):  # type: ignore[no-untyped-def]
+    """Licences, of one customer when given ``customer``: a stored name, as :func:`find_customer` gives it."""
     query = select(Licence).join(Customer).options(selectinload(Licence.customer)).order_by(
         Customer.name, Licence.vendor, Licence.name, Licence.external_id)
     if customer is not None:
-        query = query.where(Customer.name == lookup_name(customer))
+        query = query.where(Customer.name == customer)
     return query
 
 
 def history_query(customer: str | None = None):  # type: ignore[no-untyped-def]
+    """Licence changes, newest first, of one customer when given ``customer`` (a stored name)."""
     query = (select(LicenceChange).join(Licence).join(Customer)
              .options(selectinload(LicenceChange.licence).selectinload(Licence.customer))
              .order_by(LicenceChange.id.desc()))
     if customer is not None:
-        query = query.where(Customer.name == lookup_name(customer))
+        query = query.where(Customer.name == customer)
     return query
 
 

@@ -17,13 +17,14 @@ from types import FrameType
 
 import schedule
 
-from core.db.clock import now
+from core.db import clock
 from core.errors import IntegratorError, LockedError
 from core.host.plugins import VendorFacade
 from core.sync.alerts import notify
 from core.sync.app import App
 from core.sync.customers import import_customers
 from core.sync.locks import integration_lock
+from core.sync.retry import next_retry
 from core.sync.runs import Progress, RunReport
 from core.sync.status import last_success, stale_integrations
 from core.sync.subscriptions import import_subscriptions
@@ -35,6 +36,8 @@ ENTITY_SYNCS: dict[str, Callable[..., RunReport]] = {
     "customers": import_customers,
     "subscriptions": import_subscriptions,
 }
+#: A sync's events carry its outcome: a failed one is an error, a partial one a warning.
+LEVELS = {"ok": logging.INFO, "partial": logging.WARNING, "failed": logging.ERROR}
 
 
 def scheduled_vendors(app: App) -> list[str]:
@@ -55,12 +58,13 @@ def sync_integration(app: App, vendor: str, *, cancel: threading.Event | None = 
             log.info("event=sync_start vendor=%s entity=%s", vendor, entity)
             report = ENTITY_SYNCS[entity](app, vendor, cancel=cancel, upstream=upstream,
                                           progress=progress(entity) if progress else None)
-            log.info("event=sync_done vendor=%s entity=%s status=%s created=%d updated=%d deactivated=%d "
+            level = LEVELS.get(report.status, logging.ERROR)
+            log.log(level, "event=sync_done vendor=%s entity=%s status=%s created=%d updated=%d deactivated=%d "
                      "held_back=%d errors=%d duration=%.2fs", vendor, entity, report.status, report.created,
                      report.updated, report.deactivated, report.held_back, len(report.errors),
                      time.monotonic() - started)
             for error in report.errors:
-                log.info("event=sync_error vendor=%s entity=%s error=%r", vendor, entity, error)
+                log.log(level, "event=sync_error vendor=%s entity=%s error=%r", vendor, entity, error)
             reports.append(report)
     return reports
 
@@ -127,8 +131,21 @@ class Daemon:
         due = []
         for vendor in scheduled_vendors(self.app):
             last = last_success(self.app, vendor)
-            if last is None or now() - last > CATCH_UP_AFTER:
+            if last is None or clock.now() - last > CATCH_UP_AFTER:
                 log.info("event=catch_up vendor=%s last_success=%s", vendor, last.isoformat() if last else "never")
+                due.append(vendor)
+                self.job(vendor)
+        return due
+
+    def retry_due(self) -> list[str]:
+        """Sync again every integration whose failed sync's retry time has come (retry_after_failure)."""
+        due = []
+        for vendor in scheduled_vendors(self.app):
+            if self.stop.is_set():
+                break
+            when = next_retry(self.app, vendor)
+            if when is not None and clock.now() >= when:
+                log.info("event=retry vendor=%s due=%s", vendor, when.isoformat(timespec="seconds"))
                 due.append(vendor)
                 self.job(vendor)
         return due
@@ -149,6 +166,7 @@ class Daemon:
         self.check_stale()
         while not self.stop.is_set():
             self.scheduler.run_pending()
+            self.retry_due()
             idle = self.scheduler.idle_seconds
             self.stop.wait(timeout=max(0.05, min(max_sleep, idle if idle is not None else max_sleep)))
         log.info("event=daemon_stop")

@@ -12,6 +12,7 @@ from core.db import clock
 from core.db.models import SyncRun
 from core.shapes import utc
 from core.sync.app import App
+from core.sync.retry import next_attempt
 
 
 def recent_runs(app: App, limit: int = 0) -> list[dict[str, Any]]:
@@ -53,6 +54,7 @@ def integration_status(app: App) -> dict[str, dict[str, Any]]:
         if bad is not None and (ok is None or bad.started_at > ok) and bad.errors:
             last_error = f"{bad.errors[0]} ({bad.started_at.isoformat(timespec='seconds')} UTC)"
         last_run = _last(app, vendor, "ok", "failed", "partial")
+        attempt, retrying = next_attempt(app, vendor)
         result[vendor] = {
             "enabled": settings.enabled,
             "scheduled": settings.integrator.enabled,
@@ -61,6 +63,8 @@ def integration_status(app: App) -> dict[str, dict[str, Any]]:
             "last_run": None if last_run is None else {
                 "id": last_run.id, "entity": last_run.entity, "status": last_run.status,
                 "started_at": utc(last_run.started_at), "finished_at": utc(last_run.finished_at)},
+            "next_attempt": utc(attempt) if attempt else None,  # when the daemon syncs it next
+            "retrying": retrying,  # that attempt retries a failed sync (integrator.retry_after_failure)
         }
     return result
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -22,6 +23,7 @@ from starlette.templating import Jinja2Templates
 
 from core.host.plugins import display_name
 from core.sync.app import App
+from core.text import visible
 from core.web import audit
 from core.web.jobs import Jobs
 from core.web.security import (
@@ -55,6 +57,7 @@ class Console:
         self.templates.env.globals["vendors"] = lambda: list(app.config.integrations)
         self.templates.env.globals["display"] = lambda vendor: display_name(app.pm, vendor) if vendor else vendor
         self.templates.env.filters["money"] = money
+        self.templates.env.finalize = shown  # every value, vendor text included: controls shown, not obeyed
         self.flashes: dict[str, list[tuple[str, str]]] = {}
 
     def password_hash(self) -> str | None:
@@ -89,6 +92,14 @@ class Console:
                        logged_in=session.authenticated)
         response = self.templates.TemplateResponse(request, template, context, status_code=status_code)
         return self.set_cookie(response, request, session)
+
+
+def shown(value: Any) -> Any:
+    """What a template prints: text with its bidi and control characters made visible (``<U+202E>``), so a
+    vendor's name cannot reverse the console's own ids and quantities around it."""
+    if isinstance(value, Markup):
+        return Markup(visible(str(value), "&lt;U+{:04X}&gt;"))
+    return visible(value) if isinstance(value, str) else value
 
 
 def money(value: Any) -> str:
