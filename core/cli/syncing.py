@@ -166,7 +166,7 @@ def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
     from core.cli.progress import entity_progress
     from core.sync.scheduler import scheduled_vendors, sync_all
 
-    skipped: list[str] = []
+    skipped: dict[str, str] = {}
     # The sync's events are for -v (and the daemon): without it, the lines below say what went wrong.
     events = logging.getLogger("integrator.runs")
     before = events.level
@@ -178,7 +178,7 @@ def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
     finally:
         events.setLevel(before)
     human = not as_json or logs.verbose()
-    for message in skipped if human else ():
+    for message in skipped.values() if human else ():
         logs.echo(f"skipped: {message}", "warning")
     for report in reports:
         for error in report.errors if human else ():
@@ -190,13 +190,13 @@ def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
         integrations: dict[str, Any] = {}
         for vendor in scheduled_vendors(app):
             mine = [report_json(r) for r in reports if r.vendor == vendor]
-            status = "skipped" if any(m.startswith(f"{vendor}") for m in skipped) and not mine else (
+            status = "skipped" if vendor in skipped else (
                 "ok" if mine and all(r["status"] == "ok" for r in mine) else
                 "interrupted" if stop.is_set() and not mine else
                 "failed" if any(r["status"] == "failed" for r in mine) or not mine else "partial")
             integrations[vendor] = {"status": status, "entities": {r["entity"]: r for r in mine}}
         echo_json({"status": "interrupted" if stop.is_set() else "ok" if ok else "failed",
-                   "integrations": integrations, "skipped": skipped})
+                   "integrations": integrations, "skipped": list(skipped.values())})
     exit_if_stopped(stop)
     if not ok:
         sys.exit(1)

@@ -26,7 +26,7 @@ from core.sync.customers import import_customers
 from core.sync.locks import integration_lock
 from core.sync.retry import next_retry
 from core.sync.runs import Progress, RunReport
-from core.sync.status import last_success, stale_integrations
+from core.sync.status import last_completed, stale_integrations
 from core.sync.subscriptions import import_subscriptions
 from core.sync.upstream import Upstream
 
@@ -71,11 +71,11 @@ def sync_integration(app: App, vendor: str, *, cancel: threading.Event | None = 
 
 def sync_all(app: App, *, cancel: threading.Event | None = None,
              progress: Callable[[str], Progress | None] | None = None,
-             skipped: list[str] | None = None) -> list[RunReport]:
+             skipped: dict[str, str] | None = None) -> list[RunReport]:
     """One sync of every scheduled integration (``integrator run --once``).
 
-    With ``skipped`` given, an integration another process is syncing is skipped and named there
-    (so that several processes share the integrations); without it, that is an error.
+    With ``skipped`` given, an integration another process is syncing is skipped and put there, its
+    name with the reason (so that several processes share the integrations); without it, that is an error.
     """
     reports: list[RunReport] = []
     for vendor in scheduled_vendors(app):
@@ -84,7 +84,7 @@ def sync_all(app: App, *, cancel: threading.Event | None = None,
         except LockedError as exc:
             if skipped is None:
                 raise
-            skipped.append(str(exc))
+            skipped[vendor] = str(exc)
     return reports
 
 
@@ -127,12 +127,13 @@ class Daemon:
             log.error("event=sync_crashed vendor=%s error=%r", vendor, f"{type(exc).__name__}: {exc}")
 
     def catch_up(self) -> list[str]:
-        """Sync at once every integration whose last success is older than a day (the daemon was down)."""
+        """Sync at once every integration whose last completed sync (ok or partial) is older than a day (the
+        daemon was down)."""
         due = []
         for vendor in scheduled_vendors(self.app):
-            last = last_success(self.app, vendor)
+            last = last_completed(self.app, vendor)
             if last is None or clock.now() - last > CATCH_UP_AFTER:
-                log.info("event=catch_up vendor=%s last_success=%s", vendor, last.isoformat() if last else "never")
+                log.info("event=catch_up vendor=%s last_completed=%s", vendor, last.isoformat() if last else "never")
                 due.append(vendor)
                 self.job(vendor)
         return due

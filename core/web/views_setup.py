@@ -22,6 +22,7 @@ from core.host.plugins import VendorFacade, display_name
 from core.sync.app import App
 from core.sync.connection import check_connection
 from core.sync.customers import generate_mappings
+from core.sync.mappings import add_manual_mapping
 from core.sync.status import integration_status, stale_integrations
 from core.sync.suggest import suggest_mappings
 from core.sync.upstream import Upstream
@@ -169,14 +170,14 @@ async def mappings_add(request: Request, session: ConsoleSession, form: FormData
     vendor = vendor_of(request, console.app)
     external_id = str(form.get("external_id") or "").strip()
     customer = str(form.get("customer") or "")
-    external_name = str(form.get("external_name") or "") or None
     what = f"mappings add {vendor} --external-id {external_id} --customer {customer!r}"
 
     def add() -> str:
-        with console.app.sessions.begin() as db:
-            mapping = store.add_mapping(db, vendor, external_id, customer, external_name=external_name)
-            shown = display_name(console.app.pm, vendor)
-            return f"Mapped {shown} company {mapping.external_id} to {mapping.customer.name!r}"
+        # The CLI's own rule: the vendor is asked, and the company's name is the vendor's, not the form's.
+        added = add_manual_mapping(console.app, vendor, external_id, customer)
+        if added.warning:
+            console.flash(session, "warn", added.warning[0].upper() + added.warning[1:])
+        return added.line()
 
     return await _change_mapping(request, session, vendor, what, add)
 
