@@ -560,3 +560,12 @@ def test_the_last_sync_reads_as_a_plain_utc_time(logged_in: TestClient, cli, san
         text = logged_in.get(page).text
         shown = re.search(r"<dt>Last sync</dt><dd>([^<]*)</dd>", text)
         assert shown and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", shown.group(1)), (page, shown)
+
+
+def test_billing_without_charges_offers_no_download_but_names_it(logged_in: TestClient):
+    """A month with no charges has nothing to download: the button is there (greyed) and links nowhere."""
+    page = logged_in.get("/billing")
+    assert page.status_code == 200
+    assert "Download CSV" in page.text
+    assert "/billing.csv" not in page.text
+    assert 'id="download-csv" disabled' in page.text

@@ -6,7 +6,6 @@ Screenshots go to $INTEGRATOR_WEB_SCREENSHOTS, else test-artifacts/web/ (not com
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import os
 import re
@@ -156,11 +155,6 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
     shot(page, "08-history")
 
     page.click("nav >> text=Billing")
-    if importlib.util.find_spec("core.billing.report") is None:
-        assert "Billing is not available" in page.inner_text("#billing-unavailable")
-        shot(page, "09-billing")
-        assert console_errors == []
-        return
     month = datetime.now(UTC).strftime("%Y-%m")
     page.fill("#period", month)
     page.click("button:has-text('Show charges')")

@@ -70,12 +70,13 @@ def mappings_group() -> None:
 @pass_ctx
 def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
     """Map every unmapped vendor company to the customer with exactly the same name."""
+    from core.planning.customers import CustomerKind
     from core.sync.customers import generate_mappings
 
     vendor = ctx.vendor(vendor)
     plan, problems = generate_mappings(ctx.app, vendor)
-    mapped = [a for a in plan.actions if a.kind == "map"]
-    skipped = [a for a in plan.actions if a.kind == "skip"]
+    mapped = [a for a in plan.actions if a.kind == CustomerKind.MAP]
+    skipped = [a for a in plan.actions if a.kind == CustomerKind.SKIP]
     if as_json:
         echo_json({"vendor": vendor,
                    "mapped": [{"external_id": a.company.external_id, "external_name": a.company.name,

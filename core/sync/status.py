@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core import shapes
 from core.db import clock
-from core.db.models import SyncRun
+from core.db.models import RunStatus, SyncRun
 from core.shapes import utc
 from core.sync.app import App
 from core.sync.retry import next_attempt
@@ -31,7 +31,8 @@ def _last(app: App, vendor: str, *statuses: str, entity: str | None = None) -> S
         return session.scalars(query.order_by(SyncRun.id.desc()).limit(1)).first()
 
 
-COMPLETED = ("ok", "partial")  # the run reached its end, though some records or customers may have failed
+#: The run reached its end, though some records or customers may have failed.
+COMPLETED = (RunStatus.OK, RunStatus.PARTIAL)
 
 
 def _entities(app: App, vendor: str) -> list[str | None]:
@@ -52,7 +53,7 @@ def _oldest_last(app: App, vendor: str, *statuses: str) -> datetime | None:
 
 def last_success(app: App, vendor: str) -> datetime | None:
     """When every entity the integration syncs last succeeded without an error."""
-    return _oldest_last(app, vendor, "ok")
+    return _oldest_last(app, vendor, RunStatus.OK)
 
 
 def last_completed(app: App, vendor: str) -> datetime | None:
@@ -63,7 +64,8 @@ def last_completed(app: App, vendor: str) -> datetime | None:
 
 def _latest_runs(app: App, vendor: str) -> list[SyncRun]:
     """Each entity's newest finished run."""
-    runs = [_last(app, vendor, "ok", "partial", "failed", entity=entity) for entity in _entities(app, vendor)]
+    runs = [_last(app, vendor, RunStatus.OK, RunStatus.PARTIAL, RunStatus.FAILED, entity=entity)
+            for entity in _entities(app, vendor)]
     return [run for run in runs if run is not None]
 
 
@@ -74,11 +76,11 @@ def integration_status(app: App) -> dict[str, dict[str, Any]]:
     for vendor, settings in app.config.integrations.items():
         ok = last_success(app, vendor)
         done = last_completed(app, vendor)
-        bad = _last(app, vendor, "failed", "partial")
+        bad = _last(app, vendor, RunStatus.FAILED, RunStatus.PARTIAL)
         last_error = None
         if bad is not None and (ok is None or bad.started_at > ok) and bad.errors:
             last_error = f"{bad.errors[0]} ({bad.started_at.isoformat(timespec='seconds')} UTC)"
-        last_run = _last(app, vendor, "ok", "failed", "partial")
+        last_run = _last(app, vendor, RunStatus.OK, RunStatus.FAILED, RunStatus.PARTIAL)
         attempt, retrying = next_attempt(app, vendor)
         result[vendor] = {
             "enabled": settings.enabled,
@@ -114,5 +116,5 @@ def stale_integrations(app: App, max_age: timedelta, strict: bool = False) -> li
         if strict:
             stale += [f"{vendor}: last {run.entity} run was {run.status} "
                       f"({run.started_at.isoformat(timespec='seconds')} UTC, {len(run.errors or [])} error(s))"
-                      for run in _latest_runs(app, vendor) if run.status != "ok"]
+                      for run in _latest_runs(app, vendor) if run.status != RunStatus.OK]
     return stale

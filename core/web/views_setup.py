@@ -19,6 +19,8 @@ from core import shapes
 from core.db import store
 from core.errors import IntegratorError
 from core.host.plugins import VendorFacade, display_name
+from core.planning.customers import CustomerKind
+from core.redact import is_secret_setting
 from core.sync.app import App
 from core.sync.connection import check_connection
 from core.sync.customers import generate_mappings
@@ -28,10 +30,6 @@ from core.sync.suggest import suggest_mappings
 from core.sync.upstream import Upstream
 from core.web.pages import action, back, console_of, page, vendor_of
 from core.web.security import ConsoleSession
-
-SECRET_WORDS = ("password", "token", "secret", "api_key", "apikey")
-SECRET_PLACES = ("_file", "_keyring")  # where a secret is kept, not the secret: shown
-
 
 # -- Integrations -------------------------------------------------------------------------------
 
@@ -45,8 +43,7 @@ def shown_settings(settings: BaseModel) -> list[tuple[str, str]]:
             key = f"{prefix}{name}"
             if isinstance(value, BaseModel):
                 walk(key + ".", value)
-            elif isinstance(value, SecretStr) or (any(w in name.lower() for w in SECRET_WORDS)
-                                                  and not name.lower().endswith(SECRET_PLACES)):
+            elif isinstance(value, SecretStr) or is_secret_setting(name):
                 rows.append((key, "(set, hidden)" if value else "(not set)"))
             elif isinstance(value, str) and "://" in value:
                 rows.append((key, _without_userinfo(value)))
@@ -155,7 +152,7 @@ async def mappings_generate(request: Request, session: ConsoleSession, form: For
         console.flash(session, "error", str(exc))
         await console.record(request, session, f"mappings generate {vendor}", "failed", str(exc))
     else:
-        mapped = [a for a in plan.actions if a.kind == "map"]
+        mapped = [a for a in plan.actions if a.kind == CustomerKind.MAP]
         summary = f"{len(mapped)} mapped, {len(plan.actions) - len(mapped)} left unmapped"
         console.flash(session, "ok", f"Generate mappings: {summary}")
         for problem in problems:
