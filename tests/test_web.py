@@ -107,7 +107,7 @@ def test_a_post_without_the_csrf_token_is_refused(logged_in: TestClient, cli, db
     assert refused and all(detail == "missing or wrong CSRF token" for _, detail in refused)
     token = csrf_of(logged_in.get("/mappings").text)
     ok = logged_in.post("/mappings/also/add", data={"csrf": token, "external_id": "100010", "customer": "Contoso Ltd"})
-    assert "Mapped also company 100010 to 'Contoso Ltd'" in flashes(ok.text)
+    assert "Mapped also company 100010 (Contoso Ltd) to 'Contoso Ltd'" in flashes(ok.text)
     assert db.query("SELECT external_id, source FROM customer_mappings") == [("100010", "manual")]
 
 

@@ -68,7 +68,7 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
 
 def render_text(report: ChargeReport, timezone: str) -> str:
     """Per customer its lines, total, cost and margin; then the totals; flagged cycles explained."""
-    from core.billing.charges import money_text
+    from core.shapes import money
 
     out = [f"Charges for {report.period} ({report.mode}, days in {timezone})"]
     if not report.lines:
@@ -78,8 +78,8 @@ def render_text(report: ChargeReport, timezone: str) -> str:
             ["licence", "id", "kind", "from", "to", "days", "qty", "unit price", "amount", "unit cost", "cost",
              "cur"],
             [[f"{ln.licence}{' *' if ln.non_monthly else ''}", ln.external_id, ln.kind, ln.start.isoformat(),
-              ln.end.isoformat(), f"{ln.days}/{ln.period_days}", ln.quantity, money_text(ln.unit_price),
-              money_text(ln.amount), money_text(ln.unit_cost), money_text(ln.cost), ln.currency]
+              ln.end.isoformat(), f"{ln.days}/{ln.period_days}", ln.quantity, money(ln.unit_price, unit=True),
+              money(ln.amount), money(ln.unit_cost, unit=True), money(ln.cost), ln.currency]
              for ln in lines], indent=2, optional=["unit cost", "cost", "kind"],
             whole=["id", "from", "to", "days", "qty", "unit price", "amount", "unit cost", "cost"])]
         out += [f"  {line}" for line in _totals(report, customer)]
@@ -93,11 +93,11 @@ def render_text(report: ChargeReport, timezone: str) -> str:
 
 
 def _totals(report: ChargeReport, customer: str | None) -> list[str]:
-    from core.billing.charges import money_text
+    from core.shapes import money
 
     lines = []
     for currency, totals in report.totals(customer).items():
         unpriced = f" ({totals.unpriced} line(s) without a price)" if totals.unpriced else ""
-        lines.append(f"total {money_text(totals.amount)} {currency or ''}".rstrip()
-                     + f", cost {money_text(totals.cost)}, margin {money_text(totals.margin)}{unpriced}")
+        lines.append(f"total {money(totals.amount)} {currency or ''}".rstrip()
+                     + f", cost {money(totals.cost)}, margin {money(totals.margin)}{unpriced}")
     return lines

@@ -13,7 +13,6 @@ import click
 from core.cli import logs
 from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
 from core.cli.output import table
-from core.errors import IntegratorError, UsageError
 
 
 @click.group("customers")
@@ -72,12 +71,13 @@ def mappings_group() -> None:
 @pass_ctx
 def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
     """Map every unmapped vendor company to the customer with exactly the same name."""
+    from core.planning.customers import CustomerKind
     from core.sync.customers import generate_mappings
 
     vendor = ctx.vendor(vendor)
     plan, problems = generate_mappings(ctx.app, vendor)
-    mapped = [a for a in plan.actions if a.kind == "map"]
-    skipped = [a for a in plan.actions if a.kind == "skip"]
+    mapped = [a for a in plan.actions if a.kind == CustomerKind.MAP]
+    skipped = [a for a in plan.actions if a.kind == CustomerKind.SKIP]
     if as_json:
         echo_json({"vendor": vendor,
                    "mapped": [{"external_id": a.company.external_id, "external_name": a.company.name,
@@ -105,47 +105,17 @@ def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
 def mappings_add(ctx: Context, vendor: str | None, external_id: str, customer: str, no_check: bool,
                  as_json: bool) -> None:
     """Map a vendor company to a customer by hand (the vendor is asked first whether it has the company)."""
-    from core import shapes
-    from core.db import store
+    from core.sync.mappings import add_manual_mapping
 
     vendor = ctx.vendor(vendor)
-    with ctx.local_app.sessions() as session:
-        store.find_customer(session, customer)  # a typo is refused before the vendor is asked
-    external_name, checked = None, "not checked (--no-check)"
-    if not no_check:
-        external_name, checked = _check_company(ctx, vendor, external_id.strip())
-    with ctx.local_app.sessions.begin() as session:
-        mapping = store.add_mapping(session, vendor, external_id, customer, external_name=external_name)
-        row = shapes.mapping_json(mapping)
+    added = add_manual_mapping(ctx.local_app, vendor, external_id, customer, check=not no_check,
+                               vendor_app=lambda: ctx.app)
+    if added.warning:
+        logs.echo(f"integrator: warning: {added.warning}", "warning")
     if as_json:
-        echo_json({**row, "checked": checked})
+        echo_json({**added.mapping, "checked": added.checked})
     else:
-        named = f" ({row['external_name']})" if row["external_name"] else ""
-        click.echo(f"Mapped {vendor} company {row['external_id']}{named} to {row['customer']!r}")
-
-
-def _check_company(ctx: Context, vendor: str, external_id: str) -> tuple[str | None, str]:
-    """The company's name at the vendor, and how the check went; refuses an id the vendor does not have."""
-    from core.config.yamlload import did_you_mean
-    from core.host.plugins import VendorFacade
-    from core.sync.upstream import Upstream
-
-    app = ctx.app
-    upstream = Upstream(VendorFacade(app.pm, vendor), app.config.integration(vendor))
-    try:
-        companies = upstream.companies().items
-    except IntegratorError as exc:
-        logs.echo(f"integrator: warning: could not check {external_id} with {vendor}: {exc}; "
-                  "mapped without checking", "warning")
-        return None, f"could not check: {exc}"
-    finally:
-        upstream.close()
-    by_id = {c.external_id: c.name for c in companies}
-    if external_id not in by_id:
-        raise UsageError(f"{vendor} has no company with id {external_id!r}"
-                         f"{did_you_mean(external_id, by_id)} among its {len(by_id)} companies; "
-                         "see 'integrator mappings suggest' (or --no-check to map it anyway)")
-    return by_id[external_id], "found at the vendor"
+        click.echo(added.line())
 
 
 @mappings_group.command("remove")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -117,6 +118,18 @@ class LicenceChange(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime)
 
     licence: Mapped[Licence] = relationship()
+
+
+class RunStatus(StrEnum):
+    """A sync run's status, as stored and shown (a str: JSON and the database see the plain word)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    PARTIAL = "partial"  # done, with errors or held-back deactivations
+    FAILED = "failed"
+    # an integration's outcome in ``run --once`` only, never stored:
+    INTERRUPTED = "interrupted"
+    SKIPPED = "skipped"
 
 
 class SyncRun(Base):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from core.db import clock
-from core.db.models import Customer, CustomerMapping, Licence, LicenceChange, Site, SyncRun
+from core.db.models import Customer, CustomerMapping, Licence, LicenceChange, RunStatus, Site, SyncRun
 from core.errors import UsageError
 from core.planning.customers import CREATE, MAP, UPDATE, CustomerPlan, CustomerRow, MappingRow
 from core.planning.licences import LicenceChangeSet, LicenceRow
@@ -317,7 +317,7 @@ def history_query(customer: str | None = None):  # type: ignore[no-untyped-def]
 # -- sync runs ---------------------------------------------------------------------------------
 
 def start_run(session: Session, vendor: str, entity: str) -> SyncRun:
-    run = SyncRun(vendor=vendor, entity=entity, started_at=clock.now(), status="running", created=0, updated=0,
+    run = SyncRun(vendor=vendor, entity=entity, started_at=clock.now(), status=RunStatus.RUNNING, created=0, updated=0,
                   deactivated=0, held_back=0, errors=[], host=socket.gethostname(), pid=os.getpid())
     session.add(run)
     session.flush()

@@ -6,6 +6,7 @@ Every page but the login needs a logged-in session; every POST needs the session
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import time
@@ -63,7 +64,9 @@ async def login(request: Request) -> Response:
                               configured=True, error="The login form expired: try again.")
     target = _safe_next(str(form.get("next") or ""))
     client = client_of(request)
-    wait = console.limiter.attempt(client)
+    wait, delay = console.limiter.attempt(client)
+    if delay:  # many failed logins overall: slow every attempt down, lock nobody out
+        await asyncio.sleep(delay)
     if wait:
         await console.record(request, anonymous, "login", "refused", "too many failed logins")
         response = console.render(request, anonymous, "login.html", status_code=429, next=target, configured=True,
