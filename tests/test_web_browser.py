@@ -112,7 +112,7 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
 
     page.click("nav >> text=Integrations")
     page.click("button:has-text('Test Configuration')")
-    assert "also: Connected to ALSO as Acme MSP (account 100001): 12 customers" in page.inner_text(".flash.ok")
+    assert "ALSO: Connected to ALSO as Acme MSP (account 100001): 12 customers" in page.inner_text(".flash.ok")
     page.click("#also summary")  # the settings as loaded, the password hidden
     assert "(set, hidden)" in page.inner_text("#also")
     shot(page, "02-integrations")
@@ -123,7 +123,7 @@ def test_a_person_sets_up_imports_and_bills_a_month_in_the_browser(browser, cons
     row = page.locator("#suggestions tr", has_text="Müller & Söhne GmbH")
     assert "MULLER & SOHNE" in row.inner_text()
     row.locator("button:has-text('Confirm')").click()
-    assert "Mapped also company 100012 (Müller & Söhne GmbH) to 'MULLER & SOHNE'" in page.inner_text(".flash.ok")
+    assert "Mapped ALSO company 100012 (Müller & Söhne GmbH) to 'MULLER & SOHNE'" in page.inner_text(".flash.ok")
     table = page.inner_text("#mappings-table")
     assert re.search(r"Contoso Ltd\s+100010\s+Contoso Ltd\s+auto", table)
     assert re.search(r"100012\s+MULLER & SOHNE\s+manual", table)

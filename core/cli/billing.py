@@ -48,6 +48,8 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
             raise UsageError("--json and --csv cannot be used together")
         month = parse_period(period)
         app = ctx.local_app
+        if vendor in vendor_names(app.pm):
+            ctx.vendor(vendor)  # installed but not configured: exit 2, as every command answers
         with app.sessions() as session:
             report = compute_charges(session, month, app.config.billing, mode=mode, customer=customer,
                                      vendor=vendor, known_vendors=vendor_names(app.pm))

@@ -128,14 +128,14 @@ def mappings_remove(ctx: Context, vendor: str | None, external_id: str, as_json:
     from core import shapes
     from core.db import store
 
-    vendor = ctx.vendor(vendor, configured=False)
+    vendor = ctx.vendor(vendor)
     with ctx.local_app.sessions.begin() as session:
         mapping = store.remove_mapping(session, vendor, external_id)
         row = shapes.mapping_json(mapping)
     if as_json:
         echo_json(row)
     else:
-        click.echo(f"Removed the mapping of {vendor} company {row['external_id']} to {row['customer']!r}")
+        click.echo(f"Removed the mapping of {ctx.display(vendor)} company {row['external_id']} to {row['customer']!r}")
 
 
 @mappings_group.command("list")
@@ -147,13 +147,13 @@ def mappings_list(ctx: Context, vendor: str | None, as_json: bool) -> None:
     from core import shapes
     from core.db import store
 
-    vendor = ctx.vendor(vendor, configured=False)
+    vendor = ctx.vendor(vendor)
     with ctx.local_app.sessions() as session:
         rows = [shapes.mapping_json(m) for m in store.list_mappings(session, vendor)]
     if as_json:
         echo_json(rows)
         return
-    click.echo(table(["external id", "vendor company", "customer", "source"],
+    click.echo(table(["external id", f"{ctx.display(vendor)} company", "customer", "source"],
                      [[r["external_id"], r["external_name"], r["customer"], r["source"]] for r in rows],
                      whole=["external id"]))
 
@@ -217,7 +217,7 @@ def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
     click.echo(table(
         ["customer", "vendor", "id", "licence", "status", "active", "qty", "price", "cost", "cur", "end date",
          "cycle", "term", "sku", "tenant"],
-        [[r["customer"], r["vendor"], r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
+        [[r["customer"], ctx.display(r["vendor"]), r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
           r["price"], r["cost"], r["currency"], r["end_date"], r["billing_cycle"],
           f"{r['commitment_months']} mo" if r["commitment_months"] is not None else None, r["sku"],
           r["tenant_id"]] for r in rows],

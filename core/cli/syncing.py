@@ -124,9 +124,9 @@ def import_subscriptions_cmd(ctx: Context, vendor: str | None, dry_run: bool, al
         report = import_subscriptions(app, vendor, dry_run=dry_run, allow_mass_deactivation=allow_mass_deactivation,
                                       progress=progress("subscriptions"), cancel=stop)
     if not mapped and (not as_json or logs.verbose()):
-        logs.echo(f"integrator: hint: no {vendor} company is mapped to a customer yet, so no subscription was "
-                  f"imported: run 'integrator import customers {vendor}' (or 'integrator mappings generate "
-                  f"{vendor}') first", "warning")
+        logs.echo(f"integrator: hint: no {ctx.display(vendor)} company is mapped to a customer yet, so no "
+                  f"subscription was imported: run 'integrator import customers {vendor}' "
+                  f"(or 'integrator mappings generate {vendor}') first", "warning")
     _finish_report(report, as_json, stop)
 
 

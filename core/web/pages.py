@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from core.host.plugins import display_name
 from core.shapes import money
 from core.sync.app import App
 from core.text import visible
@@ -54,6 +55,7 @@ class Console:
         self.clock = clock
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["vendors"] = lambda: list(app.config.integrations)
+        self.templates.env.globals["display"] = lambda vendor: display_name(app.pm, vendor) if vendor else vendor
         self.templates.env.filters["money"] = price_text
         self.templates.env.finalize = shown  # every value, vendor text included: controls shown, not obeyed
         self.flashes: dict[str, list[tuple[str, str]]] = {}

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from core import shapes
 from core.db import store
 from core.errors import IntegratorError
-from core.host.plugins import VendorFacade
+from core.host.plugins import VendorFacade, display_name
 from core.planning.customers import CustomerKind
 from core.redact import is_secret_setting
 from core.sync.app import App
@@ -95,13 +95,14 @@ async def integrations(request: Request, session: ConsoleSession) -> Response:
 async def test_configuration(request: Request, session: ConsoleSession, form: FormData) -> Response:
     console = console_of(request)
     vendor = vendor_of(request, console.app)
+    shown = display_name(console.app.pm, vendor)
     try:
         result = await run_in_threadpool(check_connection, console.app, vendor)
     except IntegratorError as exc:
-        console.flash(session, "error", f"{vendor}: {exc}")
+        console.flash(session, "error", f"{shown}: {exc}")
         await console.record(request, session, f"test-connection {vendor}", "failed", str(exc))
     else:
-        console.flash(session, "ok", f"{vendor}: {result.line()}")
+        console.flash(session, "ok", f"{shown}: {result.line()}")
         await console.record(request, session, f"test-connection {vendor}", "ok", result.line())
     return back(f"/integrations#{vendor}")
 
@@ -203,7 +204,9 @@ async def mappings_remove(request: Request, session: ConsoleSession, form: FormD
     def remove() -> str:
         with console.app.sessions.begin() as db:
             mapping = store.remove_mapping(db, vendor, external_id)
-            return f"Removed the mapping of {vendor} company {mapping.external_id} to {mapping.customer.name!r}"
+            shown = display_name(console.app.pm, vendor)
+            return (f"Removed the mapping of {shown} company {mapping.external_id} "
+                    f"to {mapping.customer.name!r}")
 
     return await _change_mapping(request, session, vendor, what, remove)
 

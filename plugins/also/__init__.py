@@ -85,6 +85,11 @@ def integrator_demo_sandbox() -> DemoSandbox:
 
 
 @hookimpl
+def integrator_display_name() -> str:
+    return "ALSO"
+
+
+@hookimpl
 def integrator_settings_model() -> type[VendorSettings]:
     return AlsoSettings
 
