@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from core.db import limits
+
 
 class Base(DeclarativeBase):
     pass
@@ -27,8 +29,7 @@ class Base(DeclarativeBase):
 
 #: Column sizes the planners check before writing, so that one odd vendor record is reported and
 #: skipped instead of failing a whole transaction on a database that enforces them (PostgreSQL).
-LIMITS = {"name": 255, "external_id": 64, "licence_name": 500, "status": 64, "currency": 8,
-          "billing_cycle": 32, "sku": 64, "tenant_id": 64}
+LIMITS = limits.LIMITS
 
 
 class Customer(Base):

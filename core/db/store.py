@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from core.db import clock
+from core.db.limits import LIMITS, SITE_SIZES, cut, refuse_too_long
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange, RunStatus, Site, SyncRun
 from core.errors import UsageError
 from core.planning.customers import CREATE, MAP, UPDATE, CustomerPlan, CustomerRow, MappingRow
@@ -33,6 +34,9 @@ def add_customer(session: Session, name: str, top_level: str | None = None,
         raise UsageError(f"customer name {name!r} {exc}") from None
     if not name:
         raise UsageError("a customer needs a name")
+    refuse_too_long(name, "customer name", LIMITS["name"])
+    if top_level is not None:
+        refuse_too_long(top_level, "--top-level", LIMITS["top_level"])
     if session.scalar(select(Customer).where(Customer.name == name)) is not None:
         raise UsageError(f"a customer named {name!r} already exists")
     customer = Customer(name=name, top_level=top_level, active=True, created_at=clock.now())
@@ -100,6 +104,8 @@ def add_mapping(session: Session, vendor: str, external_id: str, customer_name: 
     external_id = external_id.strip()
     if not external_id:
         raise UsageError("--external-id must not be empty")
+    refuse_too_long(external_id, "--external-id", LIMITS["external_id"])
+    external_name = cut(external_name, LIMITS["external_name"])
     customer = find_customer(session, customer_name)
     existing = session.scalar(select(CustomerMapping).where(
         CustomerMapping.vendor == vendor, CustomerMapping.external_id == external_id))
@@ -125,12 +131,9 @@ def remove_mapping(session: Session, vendor: str, external_id: str) -> CustomerM
     return mapping
 
 
-SITE_SIZES = {"address": 500, "city": 255, "postcode": 64, "country": 255}
-
-
 def _fit(value: str | None, field: str) -> str | None:
     """An address part cut to its column: a long address line is kept, shortened, rather than refused."""
-    return value[:SITE_SIZES[field]] if value else value
+    return cut(value, SITE_SIZES[field])
 
 
 def _site_fields(address: Address) -> dict[str, str | None]:

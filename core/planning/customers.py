@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from core.db.models import LIMITS
+from core.db.limits import LIMITS, fit_address
 from core.planning.names import lookup_name, normalise_name
 from core.types import Address, RecordProblem, VendorCustomer
 
@@ -179,8 +179,9 @@ def _update(
     # An entirely empty vendor address never wipes the one kept in the PSA.
     if update_address and not company.address.is_empty():
         old = customer.main_site or Address()
+        new = fit_address(company.address)  # as it will be stored: a cut address line is no change
         for name in ADDRESS_FIELDS:
-            before, after = getattr(old, name), getattr(company.address, name)
+            before, after = getattr(old, name), getattr(new, name)
             if (before or None) != (after or None):
                 changes[name] = (before, after)
     kind = UPDATE if changes else UNCHANGED

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.db.limits import LIMITS, refuse_too_long
 from core.errors import IntegratorError, UsageError
 from core.sync.app import App
 
@@ -43,6 +44,7 @@ def add_manual_mapping(app: App, vendor: str, external_id: str, customer: str, *
     external_id = external_id.strip()
     if not external_id:
         raise UsageError("--external-id must not be empty")
+    refuse_too_long(external_id, "--external-id", LIMITS["external_id"])  # before the vendor is asked
     with app.sessions() as session:
         store.find_customer(session, customer)  # a typo is refused before the vendor is asked
     external_name, checked, warning = None, "not checked (--no-check)", None
