@@ -110,7 +110,8 @@ def _show(app: App, say: Callable[..., None] = click.echo) -> None:
     say("\nLicences")
     say(table(["customer", "licence", "status", "active", "qty", "price", "cost", "cur", "end date"], [
         [r["customer"], r["name"], r["status"], r["active"], r["quantity"], r["price"], r["cost"], r["currency"],
-         r["end_date"]] for r in licences]))
+         r["end_date"]] for r in licences],
+        optional=["cost", "active", "status"], whole=["qty", "price", "cost", "end date"]))
 
 
 @click.command("demo")

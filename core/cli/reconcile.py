@@ -74,7 +74,9 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
          "margin", "cur"],
         [[ln.customer, ln.vendor, ln.external_id, ln.licence, ln.status.value, units(ln.vendor_units),
           ln.psa_quantity, money(ln.vendor_cost), money(ln.charge), money(ln.margin), ln.currency]
-         for ln in result.lines]))
+         for ln in result.lines],
+        optional=["vendor", "margin", "vendor cost"],
+        whole=["id", "vendor units", "psa qty", "vendor cost", "charge", "margin"]))
     click.echo("")
     click.echo(table(["customer", "cur", "vendor cost", "charges", "margin", "leak"],
                      [[name or "(unmapped)", cur, money(t.vendor_cost), money(t.charges), money(t.margin),

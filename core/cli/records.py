@@ -54,7 +54,8 @@ def customers_list(ctx: Context, as_json: bool) -> None:
         return
     click.echo(table(["id", "name", "top level", "active", "main site"], [
         [r["id"], r["name"], r["top_level"], r["active"],
-         ", ".join(v for v in (r["main_site"] or {}).values() if v) or None] for r in rows]))
+         ", ".join(v for v in (r["main_site"] or {}).values() if v) or None] for r in rows],
+        optional=["main site"], whole=["id"]))
 
 
 # -- mappings ------------------------------------------------------------------------------------
@@ -153,7 +154,8 @@ def mappings_list(ctx: Context, vendor: str | None, as_json: bool) -> None:
         echo_json(rows)
         return
     click.echo(table(["external id", f"{ctx.display(vendor)} company", "customer", "source"],
-                     [[r["external_id"], r["external_name"], r["customer"], r["source"]] for r in rows]))
+                     [[r["external_id"], r["external_name"], r["customer"], r["source"]] for r in rows],
+                     whole=["external id"]))
 
 
 @mappings_group.command("suggest")
@@ -218,7 +220,9 @@ def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
         [[r["customer"], ctx.display(r["vendor"]), r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
           r["price"], r["cost"], r["currency"], r["end_date"], r["billing_cycle"],
           f"{r['commitment_months']} mo" if r["commitment_months"] is not None else None, r["sku"],
-          r["tenant_id"]] for r in rows]))
+          r["tenant_id"]] for r in rows],
+        optional=["tenant", "sku", "term", "cycle", "cost", "active", "vendor", "status"],
+        whole=["id", "qty", "price", "cost", "end date"]))
 
 
 @licences_group.command("history")
@@ -236,7 +240,8 @@ def licences_history(ctx: Context, customer: str | None, as_json: bool) -> None:
         return
     click.echo(table(["when (UTC)", "run", "customer", "licence", "field", "old", "new"],
                      [[r["changed_at"][:19].replace("T", " "), r["sync_run"], r["customer"],
-                       f"{r['licence']} ({r['external_id']})", r["field"], r["old"], r["new"]] for r in rows]))
+                       f"{r['licence']} ({r['external_id']})", r["field"], r["old"], r["new"]] for r in rows],
+                     whole=["when (UTC)", "run"]))
 
 
 COMMANDS = [customers_group, mappings_group, licences_group]
