@@ -27,7 +27,9 @@ def console(config) -> Iterator[TestClient]:
 def _console_test(console: TestClient) -> str:
     token = csrf_of(console.get("/integrations").text)
     [message] = flashes(console.post("/integrations/also/test", data={"csrf": token}).text)
-    return message.removeprefix("also: ")
+    vendor, _, said = message.partition(": ")  # the console names the integration first
+    assert vendor.lower() == "also"
+    return said
 
 
 def test_test_connection_says_the_same_through_both_faces(cli, config, console, sandbox):
@@ -64,3 +66,29 @@ def test_a_runs_outcome_shows_the_same_through_both_faces(cli, write_config, con
     assert status["last_success"] is None and _shown(page, "Last sync") == "never"
     text = cli("-c", str(config), "status").out
     assert f"last error {status['last_error']}" in text
+
+
+def _console_add(console: TestClient, external_id: str, customer: str, external_name: str = "") -> str:
+    token = csrf_of(console.get("/mappings").text)
+    page = console.post("/mappings/also/add", data={"csrf": token, "external_id": external_id,
+                                                    "customer": customer, "external_name": external_name})
+    [message] = flashes(page.text)
+    return message
+
+
+def test_adding_a_mapping_checks_with_the_vendor_through_both_faces(cli, config, console, sandbox):
+    assert cli("customers", "add", "Contoso Ltd").code == 0
+    assert cli("customers", "add", "Fabrikam").code == 0
+    by_cli = cli("mappings", "add", "also", "--external-id", "100010", "--customer", "Contoso Ltd")
+    assert by_cli.code == 0
+    # the console takes the company's name from the vendor too, never from the form
+    by_console = _console_add(console, "100011", "Fabrikam", external_name="Forged Name")
+    rows = {m["external_id"]: m for m in cli("mappings", "list", "also", "--json").json}
+    assert rows["100010"]["external_name"] and rows["100011"]["external_name"] != "Forged Name"
+    name = rows["100011"]["external_name"]
+    assert by_cli.out.strip() == f"Mapped ALSO company 100010 ({rows['100010']['external_name']}) to 'Contoso Ltd'"
+    assert by_console == f"Mapped ALSO company 100011 ({name}) to 'Fabrikam'"
+    # an id the vendor does not have is refused by both, with the same words
+    refused = cli("mappings", "add", "also", "--external-id", "999999", "--customer", "Fabrikam")
+    assert refused.code == 2
+    assert _console_add(console, "999999", "Fabrikam") == refused.err.strip().removeprefix("integrator: error: ")

@@ -25,10 +25,11 @@ from core.host.plugins import VendorFacade
 from core.sync.alerts import notify
 from core.sync.app import App
 from core.sync.customers import import_customers
+from core.sync.history import last_completed
 from core.sync.locks import integration_lock
 from core.sync.retry import next_retry
 from core.sync.runs import Progress, RunReport
-from core.sync.status import last_completed, stale_integrations
+from core.sync.status import stale_integrations
 from core.sync.subscriptions import import_subscriptions
 from core.sync.upstream import Upstream
 
