@@ -30,15 +30,15 @@ def add(client: TestClient, **form: str) -> list[str]:
 
 def test_the_console_asks_the_vendor_like_the_cli(console, cli, db):
     shown = add(console, external_id="999999")
-    assert any("also has no company with id '999999'" in line for line in shown), shown
+    assert any("ALSO has no company with id '999999'" in line for line in shown), shown
     assert db.query("SELECT count(*) FROM customer_mappings") == [(0,)]
     refused = cli("mappings", "add", "also", "--external-id", "999999", "--customer", "Fabrikam")
-    assert refused.code == 2 and "also has no company with id '999999'" in refused.err
+    assert refused.code == 2 and "ALSO has no company with id '999999'" in refused.err
 
 
 def test_the_external_name_comes_from_the_vendor_not_the_form(console, db):
     shown = add(console, external_id="100011", external_name="Anything the browser says")
-    assert any("Mapped also company 100011 (Fabrikam GmbH) to 'Fabrikam'" in line for line in shown), shown
+    assert any("Mapped ALSO company 100011 (Fabrikam GmbH) to 'Fabrikam'" in line for line in shown), shown
     assert db.query("SELECT external_id, external_name, source FROM customer_mappings") == [
         ("100011", "Fabrikam GmbH", "manual")]
 

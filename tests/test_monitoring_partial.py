@@ -11,7 +11,7 @@ from __future__ import annotations
 import schedule
 
 from core.sync.scheduler import Daemon
-from plugins.also.sandbox import _company
+from plugins.also.sandbox_data import _company
 from tests.test_integrator import make_app
 
 TWIN_ERROR = "Fabrikam GmbH (100030): another company, Fabrikam GmbH (100011), has the same name"

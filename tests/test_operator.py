@@ -289,7 +289,7 @@ def test_a_database_url_without_its_driver_is_one_line(cli, tmp_path):
 def test_mappings_add_checks_the_external_id_with_the_vendor(cli, config, sandbox):
     cli("customers", "add", "Fabrikam")
     result = cli("mappings", "add", "also", "--external-id", "999999", "--customer", "Fabrikam")
-    assert result.code == 2 and one_line(result) and "also has no company with id '999999'" in result.err
+    assert result.code == 2 and one_line(result) and "ALSO has no company with id '999999'" in result.err
     assert cli("mappings", "list", "--json").json == []
     sandbox.inject(operation="GetSessionToken", status=503, times=-1, message="down")
     result = cli("mappings", "add", "also", "--external-id", "999999", "--customer", "Fabrikam")
@@ -298,7 +298,7 @@ def test_mappings_add_checks_the_external_id_with_the_vendor(cli, config, sandbo
 
 def test_import_subscriptions_on_a_fresh_database_hints_to_map_customers_first(cli, config):
     result = cli("import", "subscriptions", "also")
-    assert result.code == 0 and "hint: no also company is mapped" in result.err
+    assert result.code == 0 and "hint: no ALSO company is mapped" in result.err
     assert "integrator import customers also" in result.err
 
 

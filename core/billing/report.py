@@ -16,7 +16,7 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.billing.charges import FIELDS, PRORATA, RECURRING, ChargeLine, charge_lines, money_text
+from core.billing.charges import FIELDS, PRORATA, RECURRING, ChargeLine, charge_lines
 from core.billing.ledger import HistoryEntry, Ledger, LicenceState, build_ledger
 from core.config.billing import MODES, BillingSettings, Period, parse_period
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
@@ -25,7 +25,7 @@ from core.errors import UsageError
 
 __all__ = [
     "FIELDS", "PRORATA", "RECURRING", "BillingSettings", "ChargeLine", "ChargeReport", "Period", "Totals",
-    "compute_charges", "load_ledgers", "money_text", "parse_period", "spreadsheet_safe", "write_csv",
+    "compute_charges", "load_ledgers", "parse_period", "spreadsheet_safe", "write_csv",
 ]
 
 

@@ -37,6 +37,7 @@ def run_demo(pm: pluggy.PluginManager, folder: str, as_json: bool = False) -> in
     from core.cli.progress import entity_progress
     from core.config.file import load_config
     from core.db import open_database
+    from core.db.models import RunStatus
     from core.host.plugins import VendorFacade, vendor_names
     from core.sync.app import App
     from core.sync.scheduler import sync_all
@@ -80,7 +81,7 @@ def run_demo(pm: pluggy.PluginManager, folder: str, as_json: bool = False) -> in
         if as_json:
             _print_json(app, root, sandboxes, reports)
         say(f"\nTry: integrator -c {config_file} licences list   (the sandbox stops when the demo ends)")
-        return 0 if all(r.status == "ok" for r in reports) else 1
+        return 0 if all(r.status == RunStatus.OK for r in reports) else 1
 
 
 def _silent(*_args: object, **_kwargs: object) -> None:
@@ -109,7 +110,8 @@ def _show(app: App, say: Callable[..., None] = click.echo) -> None:
     say("\nLicences")
     say(table(["customer", "licence", "status", "active", "qty", "price", "cost", "cur", "end date"], [
         [r["customer"], r["name"], r["status"], r["active"], r["quantity"], r["price"], r["cost"], r["currency"],
-         r["end_date"]] for r in licences]))
+         r["end_date"]] for r in licences],
+        optional=["cost", "active", "status"], whole=["qty", "price", "cost", "end date"]))
 
 
 @click.command("demo")

@@ -9,7 +9,7 @@ import click
 
 from core.cli import logs
 from core.cli.common import Context, FiniteFloat, count_option, echo_json, json_option, pass_ctx
-from core.cli.output import table
+from core.cli.output import fill, table
 
 EXIT_STALE = 3
 
@@ -27,7 +27,7 @@ def plugins_cmd(ctx: Context, as_json: bool) -> None:
                    for i in infos])
         return
     click.echo(table(["plugin", "version", "module", "hooks"],
-                     [[i.name, i.version, i.module, ", ".join(i.hooks)] for i in infos]))
+                     [[i.name, i.version, i.module, ", ".join(i.hooks)] for i in infos], optional=["module"]))
 
 
 @click.command("history")
@@ -89,12 +89,14 @@ def _print_integrations(info: dict[str, dict[str, Any]], errors: bool = False) -
         stamp = item["last_completed"]
         partial = " (partial)" if stamp and stamp != item["last_success"] else ""
         attempt = item.get("next_attempt")
-        after = (f"; {'retry' if item.get('retrying') else 'next sync'} {_when(attempt)} UTC" if attempt else "")
-        click.echo(f"{vendor}: last sync {_when(stamp) + ' UTC' + partial if stamp else 'never'}; "
-                   f"last error {item['last_error'] or 'none'}{after}")
+        click.echo(fill(f"{vendor}: last sync {_when(stamp) + ' UTC' + partial if stamp else 'never'}; "
+                        f"last error {item['last_error'] or 'none'}"))
+        if attempt:
+            what = "retry after a failed sync" if item.get("retrying") else "next sync"
+            click.echo(f"{vendor}: {what} {_when(attempt)} UTC")
         if errors:
             for error in item["errors"]:
-                click.echo(f"  {error}")
+                click.echo(fill(f"  {error}", indent="    "))
 
 
 def _when(stamp: object) -> str:

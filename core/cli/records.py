@@ -54,7 +54,8 @@ def customers_list(ctx: Context, as_json: bool) -> None:
         return
     click.echo(table(["id", "name", "top level", "active", "main site"], [
         [r["id"], r["name"], r["top_level"], r["active"],
-         ", ".join(v for v in (r["main_site"] or {}).values() if v) or None] for r in rows]))
+         ", ".join(v for v in (r["main_site"] or {}).values() if v) or None] for r in rows],
+        optional=["main site"], whole=["id"]))
 
 
 # -- mappings ------------------------------------------------------------------------------------
@@ -70,12 +71,13 @@ def mappings_group() -> None:
 @pass_ctx
 def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
     """Map every unmapped vendor company to the customer with exactly the same name."""
+    from core.planning.customers import CustomerKind
     from core.sync.customers import generate_mappings
 
     vendor = ctx.vendor(vendor)
     plan, problems = generate_mappings(ctx.app, vendor)
-    mapped = [a for a in plan.actions if a.kind == "map"]
-    skipped = [a for a in plan.actions if a.kind == "skip"]
+    mapped = [a for a in plan.actions if a.kind == CustomerKind.MAP]
+    skipped = [a for a in plan.actions if a.kind == CustomerKind.SKIP]
     if as_json:
         echo_json({"vendor": vendor,
                    "mapped": [{"external_id": a.company.external_id, "external_name": a.company.name,
@@ -126,14 +128,14 @@ def mappings_remove(ctx: Context, vendor: str | None, external_id: str, as_json:
     from core import shapes
     from core.db import store
 
-    vendor = ctx.vendor(vendor, configured=False)
+    vendor = ctx.vendor(vendor)
     with ctx.local_app.sessions.begin() as session:
         mapping = store.remove_mapping(session, vendor, external_id)
         row = shapes.mapping_json(mapping)
     if as_json:
         echo_json(row)
     else:
-        click.echo(f"Removed the mapping of {vendor} company {row['external_id']} to {row['customer']!r}")
+        click.echo(f"Removed the mapping of {ctx.display(vendor)} company {row['external_id']} to {row['customer']!r}")
 
 
 @mappings_group.command("list")
@@ -145,14 +147,15 @@ def mappings_list(ctx: Context, vendor: str | None, as_json: bool) -> None:
     from core import shapes
     from core.db import store
 
-    vendor = ctx.vendor(vendor, configured=False)
+    vendor = ctx.vendor(vendor)
     with ctx.local_app.sessions() as session:
         rows = [shapes.mapping_json(m) for m in store.list_mappings(session, vendor)]
     if as_json:
         echo_json(rows)
         return
-    click.echo(table(["external id", "vendor company", "customer", "source"],
-                     [[r["external_id"], r["external_name"], r["customer"], r["source"]] for r in rows]))
+    click.echo(table(["external id", f"{ctx.display(vendor)} company", "customer", "source"],
+                     [[r["external_id"], r["external_name"], r["customer"], r["source"]] for r in rows],
+                     whole=["external id"]))
 
 
 @mappings_group.command("suggest")
@@ -214,10 +217,12 @@ def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
     click.echo(table(
         ["customer", "vendor", "id", "licence", "status", "active", "qty", "price", "cost", "cur", "end date",
          "cycle", "term", "sku", "tenant"],
-        [[r["customer"], r["vendor"], r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
+        [[r["customer"], ctx.display(r["vendor"]), r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
           r["price"], r["cost"], r["currency"], r["end_date"], r["billing_cycle"],
           f"{r['commitment_months']} mo" if r["commitment_months"] is not None else None, r["sku"],
-          r["tenant_id"]] for r in rows]))
+          r["tenant_id"]] for r in rows],
+        optional=["tenant", "sku", "term", "cycle", "cost", "active", "vendor", "status"],
+        whole=["id", "qty", "price", "cost", "end date"]))
 
 
 @licences_group.command("history")
@@ -235,7 +240,8 @@ def licences_history(ctx: Context, customer: str | None, as_json: bool) -> None:
         return
     click.echo(table(["when (UTC)", "run", "customer", "licence", "field", "old", "new"],
                      [[r["changed_at"][:19].replace("T", " "), r["sync_run"], r["customer"],
-                       f"{r['licence']} ({r['external_id']})", r["field"], r["old"], r["new"]] for r in rows]))
+                       f"{r['licence']} ({r['external_id']})", r["field"], r["old"], r["new"]] for r in rows],
+                     whole=["when (UTC)", "run"]))
 
 
 COMMANDS = [customers_group, mappings_group, licences_group]

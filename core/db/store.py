@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from core.db import clock
-from core.db.models import Customer, CustomerMapping, Licence, LicenceChange, Site, SyncRun
+from core.db.limits import LIMITS, SITE_SIZES, cut, refuse_too_long
+from core.db.models import Customer, CustomerMapping, Licence, LicenceChange, RunStatus, Site, SyncRun
 from core.errors import UsageError
 from core.planning.customers import CREATE, MAP, UPDATE, CustomerPlan, CustomerRow, MappingRow
 from core.planning.licences import LicenceChangeSet, LicenceRow
@@ -33,6 +34,9 @@ def add_customer(session: Session, name: str, top_level: str | None = None,
         raise UsageError(f"customer name {name!r} {exc}") from None
     if not name:
         raise UsageError("a customer needs a name")
+    refuse_too_long(name, "customer name", LIMITS["name"])
+    if top_level is not None:
+        refuse_too_long(top_level, "--top-level", LIMITS["top_level"])
     if session.scalar(select(Customer).where(Customer.name == name)) is not None:
         raise UsageError(f"a customer named {name!r} already exists")
     customer = Customer(name=name, top_level=top_level, active=True, created_at=clock.now())
@@ -100,6 +104,8 @@ def add_mapping(session: Session, vendor: str, external_id: str, customer_name: 
     external_id = external_id.strip()
     if not external_id:
         raise UsageError("--external-id must not be empty")
+    refuse_too_long(external_id, "--external-id", LIMITS["external_id"])
+    external_name = cut(external_name, LIMITS["external_name"])
     customer = find_customer(session, customer_name)
     existing = session.scalar(select(CustomerMapping).where(
         CustomerMapping.vendor == vendor, CustomerMapping.external_id == external_id))
@@ -125,12 +131,9 @@ def remove_mapping(session: Session, vendor: str, external_id: str) -> CustomerM
     return mapping
 
 
-SITE_SIZES = {"address": 500, "city": 255, "postcode": 64, "country": 255}
-
-
 def _fit(value: str | None, field: str) -> str | None:
     """An address part cut to its column: a long address line is kept, shortened, rather than refused."""
-    return value[:SITE_SIZES[field]] if value else value
+    return cut(value, SITE_SIZES[field])
 
 
 def _site_fields(address: Address) -> dict[str, str | None]:
@@ -250,8 +253,14 @@ def refresh_statistics(session: Session) -> None:
 def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str, LicenceChangeSet]],
                           run_id: int | None) -> None:
     """Write creates and updates, with one history row per changed field, as a few set-based statements
-    in the caller's transaction. ``changes`` pairs each change with its vendor company's id."""
+    in the caller's transaction. ``changes`` pairs each change with its vendor company's id.
+
+    Every history row of a run is dated at the run's start, not when it is written: a run across
+    midnight bills all its changes on one day, the day it started (README, Billing)."""
     stamp = clock.now()
+    seen_at = stamp
+    if run_id is not None:
+        seen_at = session.scalar(select(SyncRun.started_at).where(SyncRun.id == run_id)) or stamp
     history: list[dict[str, Any]] = []
     creates = [(cid, c) for cid, c in changes if c.licence_id is None]
     if creates:
@@ -262,7 +271,7 @@ def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str
             insert(table).returning(table.c.id, table.c.external_id, sort_by_parameter_order=True), rows)
         for (licence_id, _), (_, change) in zip(result.all(), creates, strict=True):
             history.append({"licence_id": licence_id, "sync_run_id": run_id, "field": "created", "old_value": None,
-                            "new_value": as_text(change.values.get("quantity")), "changed_at": stamp})
+                            "new_value": as_text(change.values.get("quantity")), "changed_at": seen_at})
     updates = [(cid, c) for cid, c in changes if c.licence_id is not None]
     if updates:
         session.execute(update(Licence), [
@@ -278,7 +287,7 @@ def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str
                 if name == "customer_id":  # a licence that moved: the history says between which customers
                     name, old, new = "customer", names.get(old, old), names.get(new, new)
                 history.append({"licence_id": change.licence_id, "sync_run_id": run_id, "field": name,
-                                "old_value": as_text(old), "new_value": as_text(new), "changed_at": stamp})
+                                "old_value": as_text(old), "new_value": as_text(new), "changed_at": seen_at})
     if history:
         session.execute(insert(LicenceChange.__table__), history)
 
@@ -317,7 +326,7 @@ def history_query(customer: str | None = None):  # type: ignore[no-untyped-def]
 # -- sync runs ---------------------------------------------------------------------------------
 
 def start_run(session: Session, vendor: str, entity: str) -> SyncRun:
-    run = SyncRun(vendor=vendor, entity=entity, started_at=clock.now(), status="running", created=0, updated=0,
+    run = SyncRun(vendor=vendor, entity=entity, started_at=clock.now(), status=RunStatus.RUNNING, created=0, updated=0,
                   deactivated=0, held_back=0, errors=[], host=socket.gethostname(), pid=os.getpid())
     session.add(run)
     session.flush()

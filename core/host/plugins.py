@@ -143,6 +143,29 @@ def vendor_names(pm: pluggy.PluginManager) -> list[str]:
     return sorted(name for name, plugin in pm.list_name_plugin() if plugin is not None and is_vendor(plugin))
 
 
+def display_name(pm: pluggy.PluginManager, vendor: str) -> str:
+    """The vendor's name as people write it (its ``integrator_display_name``), else its plugin name."""
+    names: dict[str, str] = pm.__dict__.setdefault("integrator_display_names", {})
+    if vendor in names:
+        return names[vendor]
+    shown = vendor
+    plugin = pm.get_plugin(vendor)
+    if plugin is not None and any(c.name == "integrator_display_name" for c in pm.get_hookcallers(plugin) or ()):
+        others = [p for name, p in pm.list_name_plugin() if name != vendor and p is not None]
+        try:
+            given = pm.subset_hook_caller("integrator_display_name", remove_plugins=others)()
+        except Exception as exc:  # a name is not worth a failed command
+            log.warning("plugin %r: integrator_display_name failed (%s): showing %r",
+                        vendor, type(exc).__name__, vendor)
+        else:
+            if isinstance(given, str) and given.strip() and len(given.strip()) <= 40:
+                shown = given.strip()
+            else:
+                log.warning("plugin %r: integrator_display_name must return a name of 1 to 40 characters", vendor)
+    names[vendor] = shown
+    return shown
+
+
 class VendorFacade:
     """Typed forwarding to exactly one vendor plugin's hooks."""
 

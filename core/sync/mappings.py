@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.db.limits import LIMITS, refuse_too_long
 from core.errors import IntegratorError, UsageError
 from core.sync.app import App
 
@@ -21,10 +22,12 @@ class ManualMapping:
     checked: str  # "found at the vendor", "not checked (--no-check)" or "could not check: <why>"
     warning: str | None = None  # set when the vendor could not be asked
 
+    shown: str = ""  # the vendor's display name ("ALSO")
+
     def line(self) -> str:
         row = self.mapping
         named = f" ({row['external_name']})" if row["external_name"] else ""
-        return f"Mapped {row['vendor']} company {row['external_id']}{named} to {row['customer']!r}"
+        return f"Mapped {self.shown or row['vendor']} company {row['external_id']}{named} to {row['customer']!r}"
 
 
 def add_manual_mapping(app: App, vendor: str, external_id: str, customer: str, *, check: bool = True,
@@ -35,10 +38,13 @@ def add_manual_mapping(app: App, vendor: str, external_id: str, customer: str, *
     read), when that is another one: ``mappings add --no-check`` works with the password unset."""
     from core import shapes
     from core.db import store
+    from core.host.plugins import display_name
 
+    shown = display_name(app.pm, vendor)
     external_id = external_id.strip()
     if not external_id:
         raise UsageError("--external-id must not be empty")
+    refuse_too_long(external_id, "--external-id", LIMITS["external_id"])  # before the vendor is asked
     with app.sessions() as session:
         store.find_customer(session, customer)  # a typo is refused before the vendor is asked
     external_name, checked, warning = None, "not checked (--no-check)", None
@@ -50,19 +56,19 @@ def add_manual_mapping(app: App, vendor: str, external_id: str, customer: str, *
         except UsageError:
             raise
         except IntegratorError as exc:
-            warning = f"could not check {external_id} with {vendor}: {exc}; mapped without checking"
+            warning = f"could not check {external_id} with {shown}: {exc}; mapped without checking"
             checked = f"could not check: {exc}"
     with app.sessions.begin() as session:
         mapping = store.add_mapping(session, vendor, external_id, customer, external_name=external_name)
         row = shapes.mapping_json(mapping)
-    return ManualMapping(mapping=row, checked=checked, warning=warning)
+    return ManualMapping(mapping=row, checked=checked, warning=warning, shown=shown)
 
 
 def vendor_company_name(app: App, vendor: str, external_id: str) -> str:
     """The company's name at the vendor; UsageError when the vendor has no such company, another
     IntegratorError when it could not be asked."""
     from core.config.yamlload import did_you_mean
-    from core.host.plugins import VendorFacade
+    from core.host.plugins import VendorFacade, display_name
     from core.sync.upstream import Upstream
 
     upstream = Upstream(VendorFacade(app.pm, vendor), app.config.integration(vendor))
@@ -72,7 +78,7 @@ def vendor_company_name(app: App, vendor: str, external_id: str) -> str:
         upstream.close()
     by_id = {c.external_id: c.name for c in companies}
     if external_id not in by_id:
-        raise UsageError(f"{vendor} has no company with id {external_id!r}"
+        raise UsageError(f"{display_name(app.pm, vendor)} has no company with id {external_id!r}"
                          f"{did_you_mean(external_id, by_id)} among its {len(by_id)} companies; "
                          "see 'integrator mappings suggest' (or --no-check to map it anyway)")
     return by_id[external_id]

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from core.db import clock
 from core.db.models import SyncRun
 from core.sync.app import App
+from core.sync.history import last_success
 
 
 def next_scheduled(run_at: str, after: datetime) -> datetime:
@@ -30,8 +31,6 @@ def next_scheduled(run_at: str, after: datetime) -> datetime:
 
 def next_retry(app: App, vendor: str) -> datetime | None:
     """When the daemon retries ``vendor`` after its failed sync; None when no retry is pending."""
-    from core.sync.status import last_success
-
     schedule = app.config.integrations[vendor].integrator
     delay = schedule.retry_delay()
     if delay is None:

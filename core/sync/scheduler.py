@@ -12,21 +12,24 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from types import FrameType
 
 import schedule
 
 from core.db import clock
+from core.db.models import RunStatus
 from core.errors import IntegratorError, LockedError
 from core.host.plugins import VendorFacade
 from core.sync.alerts import notify
 from core.sync.app import App
 from core.sync.customers import import_customers
+from core.sync.history import last_completed
 from core.sync.locks import integration_lock
 from core.sync.retry import next_retry
 from core.sync.runs import Progress, RunReport
-from core.sync.status import last_completed, stale_integrations
+from core.sync.status import stale_integrations
 from core.sync.subscriptions import import_subscriptions
 from core.sync.upstream import Upstream
 
@@ -37,7 +40,7 @@ ENTITY_SYNCS: dict[str, Callable[..., RunReport]] = {
     "subscriptions": import_subscriptions,
 }
 #: A sync's events carry its outcome: a failed one is an error, a partial one a warning.
-LEVELS = {"ok": logging.INFO, "partial": logging.WARNING, "failed": logging.ERROR}
+LEVELS = {RunStatus.OK: logging.INFO, RunStatus.PARTIAL: logging.WARNING, RunStatus.FAILED: logging.ERROR}
 
 
 def scheduled_vendors(app: App) -> list[str]:
@@ -86,6 +89,41 @@ def sync_all(app: App, *, cancel: threading.Event | None = None,
                 raise
             skipped[vendor] = str(exc)
     return reports
+
+
+@dataclass
+class OnceOutcome:
+    """``integrator run --once``: every report, the integrations skipped as locked elsewhere, and the
+    status of each integration and of the whole, as both faces show them."""
+
+    reports: list[RunReport]
+    skipped: dict[str, str]  # vendor -> why (another process is syncing it)
+    interrupted: bool
+    integrations: dict[str, RunStatus] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == RunStatus.OK for r in self.reports)
+
+    @property
+    def status(self) -> RunStatus:
+        return RunStatus.INTERRUPTED if self.interrupted else RunStatus.OK if self.ok else RunStatus.FAILED
+
+
+def run_once(app: App, *, skip_locked: bool = False, cancel: threading.Event | None = None,
+             progress: Callable[[str], Progress | None] | None = None) -> OnceOutcome:
+    """One sync of every scheduled integration, with each integration's status decided here."""
+    skipped: dict[str, str] = {}
+    reports = sync_all(app, cancel=cancel, progress=progress, skipped=skipped if skip_locked else None)
+    outcome = OnceOutcome(reports, skipped, interrupted=cancel is not None and cancel.is_set())
+    for vendor in scheduled_vendors(app):
+        mine = [r.status for r in reports if r.vendor == vendor]
+        outcome.integrations[vendor] = (
+            RunStatus.SKIPPED if vendor in skipped else
+            RunStatus.OK if mine and all(s == RunStatus.OK for s in mine) else
+            RunStatus.INTERRUPTED if outcome.interrupted and not mine else
+            RunStatus.FAILED if RunStatus.FAILED in mine or not mine else RunStatus.PARTIAL)
+    return outcome
 
 
 class Daemon:

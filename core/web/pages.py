@@ -8,7 +8,6 @@ import functools
 import os
 import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from core.host.plugins import display_name
+from core.shapes import money
 from core.sync.app import App
 from core.text import visible
 from core.web import audit
@@ -54,7 +55,8 @@ class Console:
         self.clock = clock
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["vendors"] = lambda: list(app.config.integrations)
-        self.templates.env.filters["money"] = money
+        self.templates.env.globals["display"] = lambda vendor: display_name(app.pm, vendor) if vendor else vendor
+        self.templates.env.filters["money"] = price_text
         self.templates.env.finalize = shown  # every value, vendor text included: controls shown, not obeyed
         self.flashes: dict[str, list[tuple[str, str]]] = {}
 
@@ -98,15 +100,6 @@ def shown(value: Any) -> Any:
     if isinstance(value, Markup):
         return Markup(visible(str(value), "&lt;U+{:04X}&gt;"))
     return visible(value) if isinstance(value, str) else value
-
-
-def money(value: Any) -> str:
-    """A price as people read it: at least two decimals ("3.10"), more only when there are more."""
-    if value is None:
-        return "—"
-    amount = Decimal(str(value))
-    cents = amount.quantize(Decimal("0.01"))
-    return str(cents) if cents == amount else format(amount.normalize(), "f")
 
 
 def client_of(request: Request) -> str:
@@ -182,3 +175,8 @@ def vendor_of(request: Request, app: App) -> str:
         configured = ", ".join(app.config.integrations) or "none"
         raise HTTPException(404, f"no integration named {vendor!r} is configured (configured: {configured})")
     return vendor
+
+
+def price_text(value: Any) -> str:
+    """A licence's price as people read it (``core.shapes.money``, a unit price); a dash when there is none."""
+    return money(value, unit=True) or "—"

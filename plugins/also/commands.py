@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from core.cli import logs
-from core.cli.common import FiniteFloat
+from core import FiniteFloat, echo
 from core.errors import UsageError
 
 
@@ -37,7 +36,7 @@ def sandbox_cmd(port: int, host: str, username: str | None, password: str | None
         raise UsageError(f"cannot serve the sandbox on {host}:{port}: {exc.strerror or exc}") from None
     except ValueError as exc:  # not loopback
         raise UsageError(f"cannot serve the sandbox on {host}:{port}: {exc}") from None
-    logs.echo(f"ALSO sandbox serving {server.url} (user {username or sandbox.DEFAULT_USERNAME}); Ctrl-C stops it",
+    echo(f"ALSO sandbox serving {server.url} (user {username or sandbox.DEFAULT_USERNAME}); Ctrl-C stops it",
               "info")
     if as_json:
         import json
