@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.also.sandbox import _company
+from plugins.also.sandbox_data import _company
 
 LONG_NAME = "Contoso " + "x" * 292  # 300 characters; names keep 255
 LONG_ADDRESS = "Königsallee " + "9" * 588  # 600 characters; an address line keeps 500
