@@ -50,6 +50,38 @@ class TestAlsoContract(VendorPluginContract):
         return broken()
 
 
+class TestPax8Contract(VendorPluginContract):
+    vendor = "pax8"
+
+    @pytest.fixture
+    def settings(self) -> Iterator[dict[str, Any]]:
+        from plugins.pax8 import sandbox as pax8_sandbox
+
+        self.pax8 = pax8_sandbox.SandboxServer(pax8_sandbox.make_state(), "127.0.0.1", 0).start()
+        yield {"url": self.pax8.url, "client_id": pax8_sandbox.DEFAULT_CLIENT_ID,
+               "client_secret": pax8_sandbox.DEFAULT_CLIENT_SECRET, "retries": 1, "backoff_seconds": 0.01,
+               "requests_per_minute": 100_000}
+        self.pax8.stop()
+
+    @pytest.fixture
+    def bad_settings(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return {**settings, "client_secret": "wrong-secret"}
+
+    def broken_listing(self, connection: Connection,
+                       customer: VendorCustomer) -> contextlib.AbstractContextManager[Any]:
+        @contextlib.contextmanager
+        def broken() -> Iterator[None]:  # the company's first page answers, the next fails: never half a list
+            self.pax8.state.data.by_company[customer.external_id] *= 150
+            rule = self.pax8.fault("/subscriptions", status=500, times=-1, company=customer.external_id, page=1)
+            try:
+                yield
+            finally:
+                with self.pax8.state.lock:
+                    self.pax8.state.faults.remove(rule)
+                self.pax8.state.data.reindex()
+        return broken()
+
+
 class TestWestcoastContract(VendorPluginContract):
     vendor = "westcoast_stub"
 
