@@ -113,13 +113,13 @@ class TestExternalPluginContract(VendorPluginContract):
         return {"api_key": "bad-key"}
 
 
-CONTRACTS = [TestAlsoContract, TestWestcoastContract]
+CONTRACTS = [TestAlsoContract, TestPax8Contract, TestWestcoastContract]
 
 
 def test_every_builtin_vendor_plugin_passes_the_conformance_kit():
     builtin = {ep.name for ep in entry_points(group="integrator")
                if ep.dist is not None and ep.dist.name == "psa-integrator"}
-    assert builtin == {"also", "westcoast_stub"}
+    assert builtin == {"also", "pax8", "westcoast_stub"}
     assert builtin <= {c.vendor for c in CONTRACTS}
 
 
