@@ -92,8 +92,8 @@ def load() -> str:
 
 def start_sandbox(companies: int, subs: int, latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([str(BIN / "integrator"), "sandbox", "--port", str(port), "--companies", str(companies),
-                             "--subscriptions-per-company", str(subs), "--latency-ms", str(latency_ms)],
+    proc = subprocess.Popen([str(BIN / "integrator"), "sandbox", "also", "--port", str(port), "--companies",
+                             str(companies), "--subscriptions-per-company", str(subs), "--latency-ms", str(latency_ms)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300

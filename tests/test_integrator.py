@@ -184,8 +184,8 @@ def test_sandbox_command_serves_the_api_in_the_foreground(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "also", "--port", str(port), "--password", "pw"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "also", "--port", str(port),
+                             "--password", "pw"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         def answer():
             request = urllib.request.Request(
