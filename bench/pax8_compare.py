@@ -59,7 +59,7 @@ def write_config(folder: Path, url: str, in_flight: int) -> Path:
         "integrations:\n  pax8:\n"
         f"    url: {url}\n    client_id: {CLIENT_ID}\n    client_secret: ${{BENCH_SECRET}}\n"
         "    top_level_for_new_customers: Pax8 Customers\n    set_price_and_cost: true\n"
-        f"    max_concurrency: {in_flight}\n    requests_per_minute: 1000000\n    timeout_seconds: 60\n"
+        f"    max_concurrency: {in_flight}\n    requests_per_minute: 100000\n    timeout_seconds: 60\n"
         "    integrator: {enabled: true}\n")
     return path
 
