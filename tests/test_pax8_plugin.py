@@ -220,3 +220,21 @@ def test_the_example_config_is_valid(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("PAX8_CLIENT_SECRET", "not-a-real-one")
     result = cli("-c", str(path), "mappings", "list", "pax8", "--json")
     assert result.code == 0, result.err
+
+
+def test_the_console_shows_both_integrations_and_tests_the_pax8_one(write_config, also_settings, pax8, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from core.web.app import create_app
+    from core.web.security import hash_password, store_password
+    from tests.web_support import CONSOLE_PASSWORD, csrf_of, flashes, log_in, make_app
+
+    monkeypatch.setenv("PAX8_TEST_SECRET", sb.DEFAULT_CLIENT_SECRET)
+    app = make_app(write_config({"also": also_settings, "pax8": settings(pax8)}))
+    store_password(app.sessions, hash_password(CONSOLE_PASSWORD))
+    with TestClient(create_app(app), base_url="http://127.0.0.1:8780") as client:
+        assert log_in(client).status_code == 303
+        page = client.get("/integrations").text
+        assert "also" in page and "pax8" in page and "Test Configuration" in page
+        tested = client.post("/integrations/pax8/test", data={"csrf": csrf_of(page)})
+        assert "Connected to Pax8: 6 companies" in " ".join(flashes(tested.text)), flashes(tested.text)
