@@ -238,3 +238,10 @@ def test_the_console_shows_both_integrations_and_tests_the_pax8_one(write_config
         assert "also" in page and "pax8" in page and "Test Configuration" in page
         tested = client.post("/integrations/pax8/test", data={"csrf": csrf_of(page)})
         assert "Connected to Pax8: 6 companies" in " ".join(flashes(tested.text)), flashes(tested.text)
+
+
+def test_subscriptions_to_import_by_company_name_or_pax8_id(cli, use, pax8):
+    contoso, wingtip = pax8.state.data.companies[0], pax8.state.data.companies[5]
+    use(pax8, customer_subscriptions_to_import=["Contoso Dental", wingtip["id"]])
+    assert cli("run", "--once").code == 0, cli("history", "--json").out
+    assert {lic["customer"] for lic in licences(cli).values()} == {contoso["name"], wingtip["name"]}
