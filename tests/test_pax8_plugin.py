@@ -245,3 +245,37 @@ def test_subscriptions_to_import_by_company_name_or_pax8_id(cli, use, pax8):
     use(pax8, customer_subscriptions_to_import=["Contoso Dental", wingtip["id"]])
     assert cli("run", "--once").code == 0, cli("history", "--json").out
     assert {lic["customer"] for lic in licences(cli).values()} == {contoso["name"], wingtip["name"]}
+
+
+def test_integrator_sandbox_pax8_serves_in_the_foreground_until_interrupted():
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import requests
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "pax8", "--port", "0", "--json",
+                             "--client-secret", "s3cret-for-test", "--no-product-names"], cwd=root,
+                            env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        served = json.loads(proc.stdout.readline())  # the readiness signal: printed once it is listening
+        assert served["client_id"] == sb.DEFAULT_CLIENT_ID and served["companies"] == 6
+        answer = requests.post(served["url"] + "/v1/token", timeout=5, json={
+            "client_id": sb.DEFAULT_CLIENT_ID, "client_secret": "s3cret-for-test", "audience": "https://api.pax8.com",
+            "grant_type": "client_credentials"})
+        assert answer.status_code == 200
+        listed = requests.get(served["url"] + "/v1/subscriptions", timeout=5,
+                              headers={"Authorization": "Bearer " + answer.json()["access_token"]}).json()
+        assert listed["content"] and all("productName" not in s for s in listed["content"])
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+        assert "s3cret-for-test" not in proc.stderr.read()  # type: ignore[union-attr]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
