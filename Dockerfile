@@ -34,4 +34,4 @@ HEALTHCHECK --interval=5m --timeout=30s --start-period=15m --retries=1 \
 
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["integrator"]
-CMD ["--log-format", "json", "run"]
+CMD ["--log-format", "json", "-v", "run"]

@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/compare.py                          # 1,000 x 10 at 20 ms, 8 and 32 in flight
     .venv/bin/python bench/compare.py --sizes 1000x10,10000x10,50000x10
+    .venv/bin/python bench/compare.py --before /tmp/old   # also an older checkout, side by side
+
+With ``--before DIR`` (a checkout of older code, e.g. ``git archive <commit> | tar -x -C DIR``), each
+no-change re-sync is run twice, this code and DIR's (the same interpreter with ``PYTHONPATH=DIR``, its own
+database), one after the other against the same sandbox, so the two are compared under the same load.
 
 For each size it starts the ALSO sandbox in its own process (generated data, injected latency),
 runs a first full sync with the real CLI (``integrator run --once`` in a subprocess), then for each
@@ -133,13 +138,14 @@ def row(label: str, m: Measured, requests: int) -> str:
             f"  [{load()}]")
 
 
-def compare(companies: int, subs: int, latency_ms: float, in_flights: list[int]) -> None:
+def compare(companies: int, subs: int, latency_ms: float, in_flights: list[int], old: Path | None = None) -> None:
     proc, url = start_sandbox(companies, subs, latency_ms)
     env = {**os.environ, "BENCH_PASSWORD": PASSWORD}
+    old_env = {**env, "PYTHONPATH": str(old)} if old else env
     integrator = str(BIN / "integrator")
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
+        with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as old_tmp:
+            folder, old_folder = Path(tmp), Path(old_tmp)
             print(f"\n{companies:,} companies x {subs} subscriptions, {latency_ms:g} ms per request")
             config = write_config(folder, url, in_flights[0])
             before = requests_served(url)
@@ -147,6 +153,13 @@ def compare(companies: int, subs: int, latency_ms: float, in_flights: list[int])
             if first.code != 0:
                 print(first.stderr[-2000:])
             print(row("integrator first full sync", first, requests_served(url) - before))
+            if old:
+                old_config = write_config(old_folder, url, in_flights[0])
+                before = requests_served(url)
+                first = measure([integrator, "-c", str(old_config), "run", "--once"], old_env, old_folder)
+                if first.code != 0:
+                    print(first.stderr[-2000:])
+                print(row("before: first full sync", first, requests_served(url) - before))
             for in_flight in in_flights:
                 before = requests_served(url)
                 minimal = measure([sys.executable, str(ROOT / "bench" / "minimal.py"), url, USERNAME, PASSWORD,
@@ -159,6 +172,15 @@ def compare(companies: int, subs: int, latency_ms: float, in_flights: list[int])
                     print(resync.stderr[-2000:])
                 print(row(f"integrator, {in_flight} in flight", resync, requests_served(url) - before))
                 print(f"  {'ratio integrator / minimal':<28} {resync.wall_s / minimal.wall_s:.2f} x wall")
+                if old:
+                    old_config = write_config(old_folder, url, in_flight)
+                    before = requests_served(url)
+                    then = measure([integrator, "-c", str(old_config), "run", "--once"], old_env, old_folder)
+                    if then.code != 0:
+                        print(then.stderr[-2000:])
+                    print(row(f"before, {in_flight} in flight", then, requests_served(url) - before))
+                    print(f"  {'ratio before / minimal':<28} {then.wall_s / minimal.wall_s:.2f} x wall; "
+                          f"CPU now / before {resync.cpu_s / then.cpu_s:.2f}")
             if companies == min(SIZES_SEEN):
                 startup(integrator, config, env, folder)
     finally:
@@ -185,12 +207,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000x10", help="companies x subscriptions, comma-separated")
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--in-flight", default="8,32", help="comma-separated")
+    parser.add_argument("--before", type=Path, help="a checkout of older code, measured side by side")
     args = parser.parse_args()
     sizes = [tuple(int(x) for x in size.lower().split("x")) for size in args.sizes.split(",")]
     SIZES_SEEN.extend(c for c, _ in sizes)
     print(f"machine: {os.cpu_count()} cores; {load()}")
     for companies, subs in sizes:
-        compare(companies, subs, args.latency_ms, [int(x) for x in args.in_flight.split(",")])
+        compare(companies, subs, args.latency_ms, [int(x) for x in args.in_flight.split(",")],
+                args.before.resolve() if args.before else None)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 
 class IntegratorError(Exception):
-    """Base of every expected failure; ``str()`` is a one-line message a person can act on."""
+    """Base of every expected failure; ``str()`` is a one-line message a person can act on.
+
+    A value quoted in a message (a config key, a vendor's name) may hold a line break: it is shown
+    escaped, so the message stays one line in a terminal and one JSON log line.
+    """
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if "\n" in text or "\r" in text:
+            text = text.replace("\r", "\\r").replace("\n", "\\n")
+        return text
 
 
 class ConfigError(IntegratorError):

@@ -11,6 +11,10 @@ import re
 from urllib.parse import urlsplit
 
 MASK = "***"
+#: A setting whose name holds one of these words holds a secret ...
+SECRET_WORDS = ("password", "token", "secret", "api_key", "apikey")
+#: ... unless the name ends so: it says where a secret is kept (``password_file``, ``password_keyring``).
+SECRET_PLACES = ("_file", "_keyring")
 # scheme://userinfo@ anywhere in a text; the userinfo stops at the first '/', whitespace or quote.
 _USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/\s@'\"<>]+)@")
 
@@ -59,3 +63,18 @@ def short_reason(exc: BaseException) -> str:
         if marker.lower() in lowered:
             return marker.lower()
     return mask_urls_in(text.splitlines()[0][:200]) if text else type(exc).__name__
+
+
+def is_secret_setting(name: object) -> bool:
+    """THE rule for "is this setting a secret?": its name holds a secret word (password, token, secret,
+    api key) and does not say where a secret is kept. A secret is never shown, echoed in an error, or
+    read by a command that does not need it; the configuration, the console and the CLI all ask here."""
+    key = str(name).lower()
+    return any(word in key for word in SECRET_WORDS) and not key.endswith(SECRET_PLACES)
+
+
+def is_secret_place(name: object) -> bool:
+    """A setting that says where a secret is kept (``password_file``, ``api_key_keyring``): shown, but
+    not read by a command that needs no secret."""
+    key = str(name).lower()
+    return any(word in key for word in SECRET_WORDS) and key.endswith(SECRET_PLACES)

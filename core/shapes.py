@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange, SyncRun
@@ -20,15 +20,24 @@ def utc(stamp: datetime | None) -> str | None:
     return stamp.isoformat() + "Z"
 
 
-def money(value: Decimal | None) -> str | None:
-    """Money as an exact decimal string with at least two places: Decimal('3.1000') -> '3.10'."""
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal | None, *, unit: bool = False) -> str | None:
+    """THE money formatter: an exact decimal string, never a float and never an exponent ("1E-7").
+
+    An amount (a charge, a cost, a margin, a total) has two places, rounded half-up: "13.50".
+    A unit price (``unit=True``) keeps its own places, at least two and no trailing zeros beyond
+    them: "13.50" for 13.5000, "3.1234", "0.0000001". None stays None."""
     if value is None:
         return None
     value = Decimal(value)
+    if not unit:
+        return format(value.quantize(CENT, rounding=ROUND_HALF_UP), "f")
     normal = value.normalize()
     exponent = normal.as_tuple().exponent
     if isinstance(exponent, int) and exponent > -2:
-        return format(value.quantize(Decimal("0.01")), "f")
+        return format(value.quantize(CENT), "f")
     return format(normal, "f")
 
 
@@ -64,8 +73,8 @@ def licence_json(lic: Licence) -> dict[str, Any]:
         "status": lic.status,
         "active": lic.active,
         "quantity": lic.quantity,
-        "price": money(lic.price),
-        "cost": money(lic.cost),
+        "price": money(lic.price, unit=True),
+        "cost": money(lic.cost, unit=True),
         "currency": lic.currency,
         "start_date": lic.start_date.isoformat() if lic.start_date else None,
         "end_date": lic.end_date.isoformat() if lic.end_date else None,

@@ -20,6 +20,14 @@ PASSWORD = sb.DEFAULT_PASSWORD
 TEST_DATABASE_ENV = "INTEGRATOR_TEST_DATABASE_URL"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that gets a database (``database_url``, directly or through ``db``, ``config``,
+    ``write_config`` or any fixture built on them) as ``database``: CI's PostgreSQL leg runs only those."""
+    for item in items:
+        if "database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
+
+
 @dataclass
 class Result:
     code: int

@@ -316,7 +316,8 @@ def test_csv_text_that_excel_would_run_as_a_formula_is_quoted_and_money_is_not()
 
 
 def test_a_credit_that_rounds_to_nothing_is_zero_not_minus_zero() -> None:
-    from core.billing.charges import money_text, prorate
+    from core.billing.charges import prorate
+    from core.shapes import money as money_text
 
     # -1 x 0.01 x 1/31 = -0.0003: an accountant's CSV showed "-0.00".
     assert money_text(prorate(-1, Decimal("0.01"), 1, 31)) == "0.00"

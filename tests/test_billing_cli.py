@@ -169,8 +169,9 @@ def test_the_readmes_worked_example_is_what_the_command_prints(november):
 def test_vendor_filter_keeps_that_vendors_licences(november):
     everything = november("billing", "charges", "--period", "2026-11", "--json").json
     assert november("billing", "charges", "--period", "2026-11", "--vendor", "also", "--json").json == everything
-    # an installed vendor with no licences yet is known: no charges, not an error
-    assert november("billing", "charges", "--period", "2026-11", "--vendor", "westcoast_stub", "--json").json == []
+    # an installed vendor that is not configured: exit 2, as every command taking a vendor answers
+    unconfigured = november("billing", "charges", "--period", "2026-11", "--vendor", "westcoast_stub", "--json")
+    assert unconfigured.code == 2 and "integrations.westcoast_stub is not configured" in unconfigured.err
 
 
 def test_a_sync_at_2330_utc_counts_from_the_next_day_in_zurich(november, sandbox, clock, write_config):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugins.also.sandbox import RESELLER_ID, _company
+from plugins.also.sandbox_data import RESELLER_ID, _company
 
 
 def customers_by_name(cli):

@@ -48,7 +48,7 @@ def test_run_once_exits_non_zero_when_an_entity_is_partial(cli, config, sandbox)
 
 
 def test_run_once_logs_each_run_in_a_structured_form(cli, config):
-    result = cli("run", "--once")
+    result = cli("-v", "run", "--once")  # the events are INFO: -v, as for every command
     assert "event=sync_start vendor=also entity=customers" in result.err
     assert "event=sync_done vendor=also entity=subscriptions status=ok created=16" in result.err
 
@@ -72,7 +72,7 @@ def test_sigterm_during_a_sync_stops_cleanly_leaving_the_database_consistent(cli
     write_config(max_concurrency=1)
     assert cli("import", "customers", "also").code == 0
     sandbox.state.latency = 0.3
-    daemon = spawn("run")  # the daemon catches up at once: it never synced subscriptions successfully
+    daemon = spawn("-v", "run")  # the daemon catches up at once: it never synced subscriptions successfully
     wait_for(lambda: db.query("SELECT count(*) FROM licences")[0][0] >= 2, what="two licences committed")
     daemon.send_signal(signal.SIGTERM)
     out, err = daemon.communicate(timeout=60)
@@ -209,7 +209,7 @@ def test_sandbox_command_serves_the_api_in_the_foreground(tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_an_idle_daemon_stops_on_a_signal_with_exit_zero(cli, config, signum, tmp_path):
     assert cli("run", "--once").code == 0
-    daemon = spawn("run")
+    daemon = spawn("-v", "run")
     log = StderrLines(daemon)
     try:
         log.wait_for("event=daemon_start")  # logged once its signal handlers are in place

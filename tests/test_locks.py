@@ -219,7 +219,7 @@ def test_a_killed_container_takes_its_own_lock_back_and_catches_up(cli, config, 
     finally:
         first.kill()
     sandbox.state.latency = 0
-    again = spawn("run", prefix=prefix)  # restarted: the same PID 1, the same hostname
+    again = spawn("-v", "run", prefix=prefix)  # restarted: the same PID 1, the same hostname
     log = StderrLines(again)
     try:
         log.wait_for("event=sync_done vendor=also entity=subscriptions status=ok")

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
+from core.vendor.pacing import Pacer
 from plugins.also import sandbox as sb
-from plugins.also.pacing import Pacer
 
 COMPANIES = 240
 

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from core.config.file import load_config
@@ -80,6 +80,7 @@ documents = st.fixed_dictionaries({}, optional={
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
+@example({"integrations": {"\n": None}})  # found by hypothesis: a key with a line break broke the one-line message
 def test_any_config_document_loads_or_is_a_one_line_config_error(document):
     COUNT["configs"] += 1
     pm = get_plugin_manager()

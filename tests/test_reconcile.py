@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from core.planning.customers import CustomerRow, MappingRow, plan_customer_import
-from core.planning.licences import LicenceRow, plan_licences
+from core.planning.licences import LicenceRow, plan_deleted, plan_listed
 from core.types import Address, DeactivationAction, VendorCustomer, VendorSubscription
 
 COMPANY = VendorCustomer("10", "Contoso Ltd", True, "Active", Address("1 Road", "Leeds", "LS1", "UK"),
@@ -41,8 +41,7 @@ def test_a_customer_already_mapped_to_another_company_is_not_auto_mapped_again()
 
 def test_licence_plan_create_update_and_unchanged():
     current = [row("1", qty=5), row("2", qty=3)]
-    plan = plan_licences(COMPANY, 1, [sub("1", 5), sub("2", 4), sub("3", 2)], current, {},
-                         set_price_and_cost=False)
+    plan = plan_listed(COMPANY, 1, [sub("1", 5), sub("2", 4), sub("3", 2)], current, {}, set_price_and_cost=False)
     assert [c.external_id for c in plan.creates] == ["3"]
     assert [(c.external_id, c.changes) for c in plan.updates] == [("2", {"quantity": (3, 4)})]
     assert plan.unchanged == 1
@@ -50,35 +49,35 @@ def test_licence_plan_create_update_and_unchanged():
 
 def test_prices_are_untouched_when_the_setting_is_off():
     current = [row("1", price=Decimal("3.1"), cost=Decimal("2.7"), currency="EUR")]
-    plan = plan_licences(COMPANY, 1, [sub("1", price=Decimal("9"), cost=Decimal("8"), currency="USD")], current, {},
-                         set_price_and_cost=False)
+    plan = plan_listed(COMPANY, 1, [sub("1", price=Decimal("9"), cost=Decimal("8"), currency="USD")], current, {},
+                       set_price_and_cost=False)
     assert plan.updates == [] and plan.unchanged == 1
 
 
-def test_gone_and_terminated_are_deactivated_but_unreadable_records_are_not_deleted():
+def test_terminated_upstream_and_gone_from_the_listing_are_both_deactivated():
+    """As a run plans them: the listing's part (a terminated record), then the licences the run found
+    missing from every listing (the deletion candidates, unreadable records never among them)."""
     current = [row("1"), row("2"), row("3")]
     decisions = {k: DeactivationAction.DEACTIVATE for k in "123"}
-    plan = plan_licences(COMPANY, 1, [sub("1", terminated=True)], current, decisions, set_price_and_cost=False,
-                         unreadable={"3"}, mass_threshold=1.0)
-    assert sorted((c.external_id, c.reason) for c in plan.deactivations) == [("1", "terminated"), ("2", "deleted")]
+    listed = plan_listed(COMPANY, 1, [sub("1", terminated=True)], current, decisions, set_price_and_cost=False)
+    assert [(c.external_id, c.reason) for c in listed.deactivations] == [("1", "terminated")]
+    gone = plan_deleted(COMPANY, current, {"2"}, decisions, listed_count=1, unreadable={"3"}, mass_threshold=1.0)
+    assert [(c.external_id, c.reason) for c in gone.deactivations] == [("2", "deleted")]
 
 
 def test_deletions_follow_the_decisions_and_the_guard():
     current = [row("1"), row("2"), row("3"), row("4")]
-    upstream = [sub("1"), sub("2"), sub("3")]
-    plan = plan_licences(COMPANY, 1, upstream, current, {"4": DeactivationAction.ZERO_QUANTITY},
-                         set_price_and_cost=False)
+    plan = plan_deleted(COMPANY, current, {"4"}, {"4": DeactivationAction.ZERO_QUANTITY}, listed_count=3)
     assert [(c.external_id, c.changes) for c in plan.deactivations] == [("4", {"quantity": (1, 0)})]
-    plan = plan_licences(COMPANY, 1, [], current, {k: DeactivationAction.DEACTIVATE for k in "1234"},
-                         set_price_and_cost=False)
+    everything = {k: DeactivationAction.DEACTIVATE for k in "1234"}
+    plan = plan_deleted(COMPANY, current, set("1234"), everything, listed_count=0)
     assert plan.deactivations == [] and len(plan.held_back) == 4 and "came back empty" in plan.guard_reason
-    plan = plan_licences(COMPANY, 1, [], current, {k: DeactivationAction.DEACTIVATE for k in "1234"},
-                         set_price_and_cost=False, allow_mass_deactivation=True)
+    plan = plan_deleted(COMPANY, current, set("1234"), everything, listed_count=0, allow_mass_deactivation=True)
     assert len(plan.deactivations) == 4 and plan.held_back == []
 
 
 def test_a_duplicate_subscription_id_is_used_once_and_reported():
-    plan = plan_licences(COMPANY, 1, [sub("1", 2), sub("1", 9)], [], {}, set_price_and_cost=False)
+    plan = plan_listed(COMPANY, 1, [sub("1", 2), sub("1", 9)], [], {}, set_price_and_cost=False)
     assert len(plan.creates) == 1 and plan.creates[0].values["quantity"] == 2
     assert plan.problems == ["Sub 1 (1): listed twice; the first is used"]
 

@@ -12,7 +12,7 @@ import pytest
 from core.errors import PluginError
 from core.host.contract import checked_connection
 from core.planning.customers import CustomerRow, plan_customer_import
-from core.planning.licences import LicenceRow, plan_licences
+from core.planning.licences import LicenceRow, plan_listed
 from core.sync.connection import connected_line
 from core.types import Address, Connection, VendorAccount, VendorCustomer, VendorSubscription
 
@@ -61,7 +61,7 @@ def _row(active: bool) -> LicenceRow:
 
 
 def _plan(sub: VendorSubscription, rows: list[LicenceRow]):  # type: ignore[no-untyped-def]
-    return plan_licences(COMPANY, 1, [sub], rows, {}, set_price_and_cost=False)
+    return plan_listed(COMPANY, 1, [sub], rows, {}, set_price_and_cost=False)
 
 
 def test_a_subscription_pending_activation_is_created_inactive_and_activated_when_live():

@@ -107,7 +107,7 @@ def test_a_post_without_the_csrf_token_is_refused(logged_in: TestClient, cli, db
     assert refused and all(detail == "missing or wrong CSRF token" for _, detail in refused)
     token = csrf_of(logged_in.get("/mappings").text)
     ok = logged_in.post("/mappings/also/add", data={"csrf": token, "external_id": "100010", "customer": "Contoso Ltd"})
-    assert "Mapped also company 100010 to 'Contoso Ltd'" in flashes(ok.text)
+    assert "Mapped ALSO company 100010 (Contoso Ltd) to 'Contoso Ltd'" in flashes(ok.text)
     assert db.query("SELECT external_id, source FROM customer_mappings") == [("100010", "manual")]
 
 
@@ -226,11 +226,11 @@ def test_no_response_ever_contains_a_secret(logged_in: TestClient, app, sandbox,
 def test_test_configuration_shows_the_connection_line_or_the_one_line_error(logged_in: TestClient, sandbox):
     token = csrf_of(logged_in.get("/integrations").text)
     ok = logged_in.post("/integrations/also/test", data={"csrf": token})
-    assert "also: Connected to ALSO as Acme MSP (account 100001): 12 customers" in flashes(ok.text)
+    assert "ALSO: Connected to ALSO as Acme MSP (account 100001): 12 customers" in flashes(ok.text)
     sandbox.state.users.clear()
     bad = logged_in.post("/integrations/also/test", data={"csrf": token})
     [message] = flashes(bad.text)
-    assert message.startswith("also: ") and "\n" not in message and "Traceback" not in bad.text
+    assert message.startswith("ALSO: ") and "\n" not in message and "Traceback" not in bad.text
 
 
 def test_every_console_action_is_recorded_with_its_session(logged_in: TestClient, db, cli):
@@ -560,3 +560,12 @@ def test_the_last_sync_reads_as_a_plain_utc_time(logged_in: TestClient, cli, san
         text = logged_in.get(page).text
         shown = re.search(r"<dt>Last sync</dt><dd>([^<]*)</dd>", text)
         assert shown and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", shown.group(1)), (page, shown)
+
+
+def test_billing_without_charges_offers_no_download_but_names_it(logged_in: TestClient):
+    """A month with no charges has nothing to download: the button is there (greyed) and links nowhere."""
+    page = logged_in.get("/billing")
+    assert page.status_code == 200
+    assert "Download CSV" in page.text
+    assert "/billing.csv" not in page.text
+    assert 'id="download-csv" disabled' in page.text

@@ -11,13 +11,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from typing import Any
 
 from core.billing.ledger import Ledger, LicenceState, Stretch
 from core.config.billing import Period
+from core.shapes import money
 
-RECURRING = "recurring"
-PRORATA = "prorata"
+
+class ChargeKind(StrEnum):
+    """A charge line for the whole month at one state (recurring) or for some of its days (prorata)."""
+
+    RECURRING = "recurring"
+    PRORATA = "prorata"
+
+
+RECURRING, PRORATA = ChargeKind.RECURRING, ChargeKind.PRORATA
 CENT = Decimal("0.01")
 MONTHLY = "monthly"
 
@@ -30,7 +39,7 @@ class ChargeLine:
     vendor: str
     external_id: str
     licence: str
-    kind: str  # recurring | prorata
+    kind: ChargeKind
     start: date
     end: date  # inclusive
     days: int
@@ -64,25 +73,16 @@ class ChargeLine:
             "days": self.days,
             "period_days": self.period_days,
             "quantity": self.quantity,
-            "unit_price": money_text(self.unit_price),
-            "amount": money_text(self.amount),
-            "unit_cost": money_text(self.unit_cost),
-            "cost": money_text(self.cost),
+            "unit_price": money(self.unit_price, unit=True),
+            "amount": money(self.amount),
+            "unit_cost": money(self.unit_cost, unit=True),
+            "cost": money(self.cost),
             "currency": self.currency,
         }
 
 
 FIELDS: tuple[str, ...] = ("customer", "vendor", "external_id", "licence", "kind", "from", "to", "days",
                            "period_days", "quantity", "unit_price", "amount", "unit_cost", "cost", "currency")
-
-
-def money_text(value: Decimal | None) -> str | None:
-    """A decimal string with at least two decimals ("5.60", "3.1234"); None stays None."""
-    if value is None:
-        return None
-    if value == value.quantize(CENT):
-        return str(value.quantize(CENT))
-    return format(value.normalize(), "f")
 
 
 def prorate(quantity: int, unit: Decimal | None, days: int, period_days: int) -> Decimal | None:
@@ -94,7 +94,7 @@ def prorate(quantity: int, unit: Decimal | None, days: int, period_days: int) ->
 
 
 def _line(ledger: Ledger, state: LicenceState, first: date, last: date, period: Period,
-          quantity: int, kind: str) -> ChargeLine:
+          quantity: int, kind: ChargeKind) -> ChargeLine:
     days = (last - first).days + 1
     return ChargeLine(
         customer=state.customer, vendor=ledger.vendor, external_id=ledger.external_id, licence=state.name,

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from core.billing.matching import ZERO, PsaLicence, Reconciliation, ReconciliationLine, Totals, reconcile
+from core.billing.matching import ZERO, PsaLicence, Reconciliation, ReconciliationLine, Status, Totals, reconcile
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
+from core.db.store import find_customer
 from core.errors import UsageError
 from core.host.plugins import VendorFacade
+from core.shapes import money
 from core.types import Listing, VendorCharge
 
 if TYPE_CHECKING:
@@ -46,6 +48,8 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
         app.config.integration(name)  # a vendor that is not configured or is disabled is a config error
         VendorFacade(app.pm, name)
     with app.sessions() as session:
+        if customer is not None:
+            customer = find_customer(session, customer).name  # the stored spelling, which the lines carry
         # Arrears whatever billing.mode: the month as it was used, which is what the vendor invoices.
         charges = compute_charges(session, period, app.config.billing, mode="arrears", customer=customer)
         inputs = {name: (_licences(session, name), _mappings(session, name), _history_begins(session, name))
@@ -98,14 +102,6 @@ def _mappings(session: Any, vendor: str) -> dict[str, str]:
 
 
 # -- shapes ------------------------------------------------------------------------------------
-
-def money(value: Decimal | None) -> str | None:
-    """A decimal string with two decimals at least ("24.00", "3.1234")."""
-    if value is None:
-        return None
-    exponent = value.as_tuple().exponent
-    return str(value.quantize(CENT)) if isinstance(exponent, int) and exponent > -2 else str(value)
-
 
 def units(value: Decimal | None) -> int | str | None:
     if value is None:
@@ -164,3 +160,24 @@ def csv_rows(result: Reconciliation) -> list[list[Any]]:
         data = line_json(line)
         rows.append([spreadsheet_safe(data[name]) if name in CSV_TEXT_FIELDS else data[name] for name in CSV_FIELDS])
     return rows
+
+
+def leak_alert(result: Reconciliation) -> dict[str, Any] | None:
+    """The ``leak`` alert's payload: the month, a one-line summary with the amounts per currency, and
+    the leaking lines; None when nothing leaks."""
+    leaks = [ln for ln in result.lines if ln.status is Status.LEAK]
+    if not leaks:
+        return None
+    amounts = ", ".join(f"{money(t.leak)} {cur or ''}".strip()
+                        for cur, t in result.totals_by_currency().items() if t.leak)
+    return {"summary": f"{result.period}: {len(leaks)} subscription(s) billed by the vendor and not charged "
+                       f"({amounts})", "period": result.period, "lines": [line_json(ln) for ln in leaks]}
+
+
+def alert_leaks(app: App, result: Reconciliation) -> None:
+    """Send the ``leak`` alert (to the configured channels) when the month has a leak."""
+    from core.sync.alerts import notify
+
+    payload = leak_alert(result)
+    if payload is not None:
+        notify(app.config.alerts, "leak", payload)

@@ -16,16 +16,16 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.billing.charges import FIELDS, PRORATA, RECURRING, ChargeLine, charge_lines, money_text
+from core.billing.charges import FIELDS, PRORATA, RECURRING, ChargeLine, charge_lines
 from core.billing.ledger import HistoryEntry, Ledger, LicenceState, build_ledger
 from core.config.billing import MODES, BillingSettings, Period, parse_period
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
+from core.db.store import find_customer
 from core.errors import UsageError
-from core.planning.names import lookup_name
 
 __all__ = [
     "FIELDS", "PRORATA", "RECURRING", "BillingSettings", "ChargeLine", "ChargeReport", "Period", "Totals",
-    "compute_charges", "load_ledgers", "money_text", "parse_period", "spreadsheet_safe", "write_csv",
+    "compute_charges", "load_ledgers", "parse_period", "spreadsheet_safe", "write_csv",
 ]
 
 
@@ -83,12 +83,10 @@ def compute_charges(session: Session, period: Period, settings: BillingSettings,
     Raises UsageError for an unknown mode, customer or vendor (``known_vendors``: installed plugins,
     accepted even before they hold any licence)."""
     mode = mode or settings.mode
-    if customer is not None:
-        customer = lookup_name(customer)  # the spelling names are stored in, as `licences list` looks up
     if mode not in MODES:
         raise UsageError(f"--mode {mode!r}: choose one of {', '.join(MODES)}")
-    if customer is not None and session.scalar(select(Customer.id).where(Customer.name == customer)) is None:
-        raise UsageError(f"no customer is named {customer!r} (see 'integrator customers list')")
+    if customer is not None:
+        customer = find_customer(session, customer).name  # the stored spelling, which the lines carry
     if vendor is not None:
         vendors = _vendors(session) | set(known_vendors)
         if vendor not in vendors:

@@ -132,12 +132,19 @@ def _database_errors() -> tuple[type[BaseException], ...]:
     return (loaded.SQLAlchemyError,) if loaded is not None else ()
 
 
+def _asks_for_json_logs(args: list[str]) -> bool:
+    pairs = zip(args, [*args[1:], ""], strict=True)
+    return "--log-format=json" in args or any(a == "--log-format" and b == "json" for a, b in pairs)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: an expected failure is one line on stderr, never a traceback; exit codes as in --help."""
     from core.errors import ConfigError, IntegratorError, PluginError, UsageError
     from core.host.plugins import get_plugin_manager
 
     args = sys.argv[1:] if argv is None else list(argv)
+    # Errors found before the options are parsed are JSON lines too when JSON was asked for.
+    logs.configure(0, "json" if _asks_for_json_logs(args) else "text")
     try:
         _check_arguments(args)
         pm = get_plugin_manager()
@@ -150,32 +157,32 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except getattr(click.exceptions, "NoArgsIsHelpError", ()) as exc:  # a bare group: its help
-        click.echo(exc.format_message(), err=True)
+        logs.echo(exc.format_message(), "error")
         sys.exit(2)
     except click.UsageError as exc:  # one line, with where to look
         path = exc.ctx.command_path if exc.ctx else "integrator"
-        click.echo(f"integrator: error: {exc.format_message()} (see {path} --help)", err=True)
+        logs.echo(f"integrator: error: {exc.format_message()} (see {path} --help)", "error")
         sys.exit(2)
     except click.ClickException as exc:
-        click.echo(f"integrator: error: {exc.format_message()}", err=True)
+        logs.echo(f"integrator: error: {exc.format_message()}", "error")
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("integrator: interrupted", err=True)
+        logs.echo("integrator: interrupted", "error")
         sys.exit(130)
     except (ConfigError, UsageError, PluginError) as exc:
-        click.echo(f"integrator: error: {exc}", err=True)
+        logs.echo(f"integrator: error: {exc}", "error")
         sys.exit(2)
     except IntegratorError as exc:
-        click.echo(f"integrator: error: {exc}", err=True)
+        logs.echo(f"integrator: error: {exc}", "error")
         sys.exit(1)
     except _database_errors() as exc:
         from core.db import reason as db_reason
 
-        click.echo(f"integrator: error: database: {db_reason(exc)}", err=True)
+        logs.echo(f"integrator: error: database: {db_reason(exc)}", "error")
         sys.exit(1)
     except Exception as exc:
         if os.environ.get("INTEGRATOR_DEBUG"):
             raise
-        click.echo(f"integrator: internal error: {type(exc).__name__}: {exc} "
-                   "(set INTEGRATOR_DEBUG=1 to see where)", err=True)
+        logs.echo(f"integrator: internal error: {type(exc).__name__}: {exc} "
+                   "(set INTEGRATOR_DEBUG=1 to see where)", "error")
         sys.exit(70)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from core.cli.output import table
+from core.cli import logs
+from core.cli.output import fill, table
 from core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -47,14 +48,16 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
             raise UsageError("--json and --csv cannot be used together")
         month = parse_period(period)
         app = ctx.local_app
+        if vendor in vendor_names(app.pm):
+            ctx.vendor(vendor)  # installed but not configured: exit 2, as every command answers
         with app.sessions() as session:
             report = compute_charges(session, month, app.config.billing, mode=mode, customer=customer,
                                      vendor=vendor, known_vendors=vendor_names(app.pm))
     except UsageError as exc:
-        click.echo(f"integrator: error: {exc}", err=True)
+        logs.echo(f"integrator: error: {exc}", "error")
         sys.exit(USAGE_EXIT)
     for warning in report.warnings:
-        click.echo(f"integrator: warning: {warning}", err=True)
+        logs.echo(f"integrator: warning: {warning}", "warning")
     if as_json:
         click.echo(dump([line.as_json() for line in report.lines]))
     elif as_csv:
@@ -67,44 +70,36 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
 
 def render_text(report: ChargeReport, timezone: str) -> str:
     """Per customer its lines, total, cost and margin; then the totals; flagged cycles explained."""
-    from core.billing.charges import money_text
+    from core.shapes import money
 
     out = [f"Charges for {report.period} ({report.mode}, days in {timezone})"]
     if not report.lines:
         out.append("No charges: no licence was active with a quantity in this month.")
     for customer, lines in report.by_customer().items():
-        out += ["", customer, _indent(table(
+        out += ["", customer, table(
             ["licence", "id", "kind", "from", "to", "days", "qty", "unit price", "amount", "unit cost", "cost",
              "cur"],
             [[f"{ln.licence}{' *' if ln.non_monthly else ''}", ln.external_id, ln.kind, ln.start.isoformat(),
-              ln.end.isoformat(), f"{ln.days}/{ln.period_days}", ln.quantity, money_text(ln.unit_price),
-              money_text(ln.amount), money_text(ln.unit_cost), money_text(ln.cost), ln.currency]
-             for ln in lines]))]
+              ln.end.isoformat(), f"{ln.days}/{ln.period_days}", ln.quantity, money(ln.unit_price, unit=True),
+              money(ln.amount), money(ln.unit_cost, unit=True), money(ln.cost), ln.currency]
+             for ln in lines], indent=2, optional=["unit cost", "cost", "kind"],
+            whole=["id", "from", "to", "days", "qty", "unit price", "amount", "unit cost", "cost"])]
         out += [f"  {line}" for line in _totals(report, customer)]
     if report.lines:
         out += ["", "All customers"] + [f"  {line}" for line in _totals(report, None)]
     flagged = {(ln.licence, ln.external_id, ln.billing_cycle) for ln in report.flagged()}
     if flagged:
-        out += ["", "* billed on a non-monthly cycle, charged here as monthly: "
-                + "; ".join(_printable(f"{name} ({ident}): {cycle}") for name, ident, cycle in sorted(flagged))]
+        out += ["", fill("* billed on a non-monthly cycle, charged here as monthly: "
+                         + "; ".join(f"{name} ({ident}): {cycle}" for name, ident, cycle in sorted(flagged)))]
     return "\n".join(out)
 
 
-def _printable(text: str) -> str:
-    """Vendor text without control characters (an escape sequence would act on the terminal)."""
-    return "".join(ch if ch.isprintable() else " " for ch in text)
-
-
-def _indent(text: str) -> str:
-    return "\n".join(f"  {line}" for line in text.splitlines())
-
-
 def _totals(report: ChargeReport, customer: str | None) -> list[str]:
-    from core.billing.charges import money_text
+    from core.shapes import money
 
     lines = []
     for currency, totals in report.totals(customer).items():
         unpriced = f" ({totals.unpriced} line(s) without a price)" if totals.unpriced else ""
-        lines.append(f"total {money_text(totals.amount)} {currency or ''}".rstrip()
-                     + f", cost {money_text(totals.cost)}, margin {money_text(totals.margin)}{unpriced}")
+        lines.append(f"total {money(totals.amount)} {currency or ''}".rstrip()
+                     + f", cost {money(totals.cost)}, margin {money(totals.margin)}{unpriced}")
     return lines

@@ -58,6 +58,12 @@ class Context:
             self._apps[secrets] = App(config=config, pm=self.pm, sessions=sessions)
         return self._apps[secrets]
 
+    def display(self, vendor: str) -> str:
+        """The vendor's name as people write it ("ALSO"), from its plugin."""
+        from core.host.plugins import display_name
+
+        return display_name(self.pm, vendor)
+
     def vendor(self, name: str | None, *, configured: bool = True) -> str:
         """The vendor a command is about: as given (checked), else the only configured one."""
         from core.host.plugins import vendor_names

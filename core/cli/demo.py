@@ -33,14 +33,17 @@ def run_demo(pm: pluggy.PluginManager, folder: str, as_json: bool = False) -> in
     """With ``as_json`` the text goes to stderr and one JSON document (runs, customers, licences) to stdout."""
     import yaml
 
+    from core.cli import logs
     from core.cli.progress import entity_progress
     from core.config.file import load_config
     from core.db import open_database
+    from core.db.models import RunStatus
     from core.host.plugins import VendorFacade, vendor_names
     from core.sync.app import App
     from core.sync.scheduler import sync_all
 
-    say = functools.partial(click.echo, err=True) if as_json else click.echo
+    # --json: the document on stdout, the human report on stderr only with -v.
+    say = (functools.partial(logs.echo, level="info") if logs.verbose() else _silent) if as_json else click.echo
     with contextlib.ExitStack() as stack:
         sandboxes: dict[str, DemoSandbox] = {}
         for vendor in vendor_names(pm):
@@ -64,13 +67,13 @@ def run_demo(pm: pluggy.PluginManager, folder: str, as_json: bool = False) -> in
         say(f"config and database in {root}")
         config = load_config(config_file, pm)
         app = App(config=config, pm=pm, sessions=open_database(config.database_url))
-        with entity_progress() as progress:
+        with entity_progress(enabled=not as_json or logs.verbose()) as progress:
             reports = sync_all(app, progress=progress)
         _show(app, say)
         say("")
         for report in reports:
-            for error in report.errors:
-                click.echo(f"error: {error}", err=True)
+            for error in report.errors if not as_json or logs.verbose() else ():
+                logs.echo(f"error: {error}", "warning" if report.status == "partial" else "error")
             say(report.summary())
             for line in report.lines:  # what "N skipped" means, record by record
                 if line.startswith("skip"):
@@ -78,7 +81,11 @@ def run_demo(pm: pluggy.PluginManager, folder: str, as_json: bool = False) -> in
         if as_json:
             _print_json(app, root, sandboxes, reports)
         say(f"\nTry: integrator -c {config_file} licences list   (the sandbox stops when the demo ends)")
-        return 0 if all(r.status == "ok" for r in reports) else 1
+        return 0 if all(r.status == RunStatus.OK for r in reports) else 1
+
+
+def _silent(*_args: object, **_kwargs: object) -> None:
+    pass
 
 
 def _print_json(app: App, root: Path, sandboxes: dict[str, DemoSandbox], reports: list) -> None:  # type: ignore[type-arg]
@@ -103,7 +110,8 @@ def _show(app: App, say: Callable[..., None] = click.echo) -> None:
     say("\nLicences")
     say(table(["customer", "licence", "status", "active", "qty", "price", "cost", "cur", "end date"], [
         [r["customer"], r["name"], r["status"], r["active"], r["quantity"], r["price"], r["cost"], r["currency"],
-         r["end_date"]] for r in licences]))
+         r["end_date"]] for r in licences],
+        optional=["cost", "active", "status"], whole=["qty", "price", "cost", "end date"]))
 
 
 @click.command("demo")

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from core.cli import logs
+
 EXIT_INTERRUPTED = 130
 
 
@@ -38,13 +40,13 @@ def interruptible() -> Iterator[StopRequest]:
 
     def handle(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
-            os.write(2, b"integrator: interrupted again: exiting now\n")
+            os.write(2, (logs.line("integrator: interrupted again: exiting now", "error") + "\n").encode())
             os._exit(128 + signum)
         stop.signum = signum
         stop.set()
         name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        os.write(2, f"integrator: {name}: stopping at the next safe point (press Ctrl-C again to exit at once)\n"
-                 .encode())
+        message = f"integrator: {name}: stopping at the next safe point (press Ctrl-C again to exit at once)"
+        os.write(2, (logs.line(message, "warning") + "\n").encode())
 
     previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -57,6 +59,6 @@ def interruptible() -> Iterator[StopRequest]:
 def exit_if_stopped(stop: threading.Event) -> None:
     if stop.is_set():
         code = stop.exit_code if isinstance(stop, StopRequest) else EXIT_INTERRUPTED
-        sys.stderr.write("integrator: interrupted: stopped at a safe point; what was written is consistent, "
-                         "the next run completes the rest\n")
+        logs.echo("integrator: interrupted: stopped at a safe point; what was written is consistent, "
+                  "the next run completes the rest", "error")
         sys.exit(code)

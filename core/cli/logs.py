@@ -10,6 +10,10 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from core.text import visible, visible_lines
+
+#: What a human line starts with, left out of its JSON message (the JSON's level says it).
+_HUMAN_PREFIX = re.compile(r"^(integrator: )?((error|warning|hint|skipped|internal error): )?", re.I)
 _PAIR = re.compile(r"""(\w+)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S+)""")
 #: While a progress display is live, log lines are printed through it (above the bars), not beside them.
 _live_console: list[Any] = []
@@ -55,6 +59,9 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
+    def format(self, record: logging.LogRecord) -> str:
+        return visible_lines(super().format(record))  # vendor text in a message: shown, never obeyed
+
     def emit(self, record: logging.LogRecord) -> None:
         if _live_console:
             try:
@@ -75,6 +82,7 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def configure(verbosity: int, log_format: str = "text") -> None:
     """-q: errors only; default: warnings; -v: what happens; -vv: debugging, HTTP included."""
+    state.update(verbosity=verbosity, log_format=log_format)
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "integrator", False)]:
         root.removeHandler(handler)
@@ -96,3 +104,32 @@ def push_console(console: Any) -> None:
 def pop_console(console: Any) -> None:
     if console in _live_console:
         _live_console.remove(console)
+
+
+def verbose() -> bool:
+    """-v was given: INFO shows, and --json commands also write their human report on stderr."""
+    return bool(state["verbosity"] >= 1)
+
+
+def line(message: str, level: str = "error") -> str:
+    """One line for stderr that is not a log record (a command's error, warning or hint): as written in
+    text mode; with --log-format json one JSON object, as a log event of that level would be."""
+    if state["log_format"] != "json":
+        return message
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    text = _HUMAN_PREFIX.sub("", message, count=1)
+    return json.dumps({"time": stamp, "level": level, "logger": "integrator", "message": text},
+                      ensure_ascii=False)
+
+
+def echo(message: str, level: str = "error") -> None:
+    """Write ``message`` on stderr (each of its lines, in JSON mode), through a live progress display."""
+    for part in message.splitlines() or [""]:
+        if state["log_format"] == "json" and not part.strip():
+            continue
+        text = line(visible(part), level)  # vendor text in a message: shown, never obeyed
+        if _live_console:
+            _live_console[-1].print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()

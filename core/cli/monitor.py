@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
+from core.cli import logs
 from core.cli.common import Context, FiniteFloat, count_option, echo_json, json_option, pass_ctx
-from core.cli.output import table
+from core.cli.output import fill, table
 
 EXIT_STALE = 3
 
@@ -25,7 +27,7 @@ def plugins_cmd(ctx: Context, as_json: bool) -> None:
                    for i in infos])
         return
     click.echo(table(["plugin", "version", "module", "hooks"],
-                     [[i.name, i.version, i.module, ", ".join(i.hooks)] for i in infos]))
+                     [[i.name, i.version, i.module, ", ".join(i.hooks)] for i in infos], optional=["module"]))
 
 
 @click.command("history")
@@ -44,7 +46,7 @@ def history_cmd(ctx: Context, as_json: bool, limit: int) -> None:
     if as_json:
         for run in runs:
             item = info.get(run["vendor"], {})
-            run["integration"] = {"last_sync": item.get("last_success"), "last_error": item.get("last_error")}
+            run["integration"] = {"last_sync": item.get("last_completed"), "last_error": item.get("last_error")}
         echo_json(runs)
         return
     _print_integrations(info)
@@ -54,14 +56,17 @@ def history_cmd(ctx: Context, as_json: bool, limit: int) -> None:
                        r["updated"], r["deactivated"], len(r["errors"])] for r in runs]))
 
 
-@click.command("status", epilog="Exit codes: 0 fresh; 3 a scheduled integration is stale; 2 configuration error.")
+@click.command("status", epilog="Exit codes: 0 fresh; 3 a scheduled integration is stale (--strict: or its last "
+                                 "run was partial or failed); 2 configuration error.")
 @json_option
 @click.option("--max-age-hours", type=FiniteFloat(low=0.001, high=24 * 366 * 10), default=None,
-              help="How old the last successful sync may be [default: stale_after_hours, 26].")
+              help="How old the last completed sync (ok or partial) may be [default: stale_after_hours, 26].")
+@click.option("--strict", is_flag=True, help="Also exit 3 when an integration's last run was partial or failed.")
 @pass_ctx
-def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None:
-    """Each integration's last sync and last error; exits 3 when a scheduled one is stale (for monitoring
-    and container health checks: no vendor is contacted and no secret is read)."""
+def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None, strict: bool) -> None:
+    """Each integration's last sync, last error and the errors of its last run; exits 3 when a scheduled
+    one is stale: no sync completed (ok or partial) within --max-age-hours. For monitoring and container
+    health checks: no vendor is contacted and no secret is read."""
     from datetime import timedelta
 
     from core.sync.status import integration_status, stale_integrations
@@ -69,21 +74,29 @@ def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None) -> None
     app = ctx.local_app
     hours = max_age_hours if max_age_hours is not None else app.config.stale_after_hours
     info = integration_status(app)
-    stale = stale_integrations(app, timedelta(hours=hours))
+    stale = stale_integrations(app, timedelta(hours=hours), strict=strict)
     if as_json:
-        echo_json({"ok": not stale, "integrations": info, "stale": stale, "max_age_hours": hours})
+        echo_json({"ok": not stale, "integrations": info, "stale": stale, "max_age_hours": hours, "strict": strict})
     else:
-        _print_integrations(info)
+        _print_integrations(info, errors=True)
     if stale:
-        click.echo(f"integrator: stale (older than {hours:g} hours): " + "; ".join(stale), err=True)
+        logs.echo(f"integrator: stale (older than {hours:g} hours): " + "; ".join(stale), "error")
         sys.exit(EXIT_STALE)
 
 
-def _print_integrations(info: dict[str, dict[str, object]]) -> None:
+def _print_integrations(info: dict[str, dict[str, Any]], errors: bool = False) -> None:
     for vendor, item in info.items():
-        stamp = item["last_success"]
-        click.echo(f"{vendor}: last sync {_when(stamp) + ' UTC' if stamp else 'never'}; "
-                   f"last error {item['last_error'] or 'none'}")
+        stamp = item["last_completed"]
+        partial = " (partial)" if stamp and stamp != item["last_success"] else ""
+        attempt = item.get("next_attempt")
+        click.echo(fill(f"{vendor}: last sync {_when(stamp) + ' UTC' + partial if stamp else 'never'}; "
+                        f"last error {item['last_error'] or 'none'}"))
+        if attempt:
+            what = "retry after a failed sync" if item.get("retrying") else "next sync"
+            click.echo(f"{vendor}: {what} {_when(attempt)} UTC")
+        if errors:
+            for error in item["errors"]:
+                click.echo(fill(f"  {error}", indent="    "))
 
 
 def _when(stamp: object) -> str:

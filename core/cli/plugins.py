@@ -20,7 +20,15 @@ from core.scaffold import ScaffoldError, new_plugin
 @click.option("--dir", "folder", default=".", show_default=True, type=click.Path(file_okay=False),
               help="Where the plugin's folder NAME is written.")
 def plugins_new(name: str, folder: str) -> None:
-    """Write a working vendor plugin package for NAME (hooks over hard-coded records, tests, example config)."""
+    """Write a working vendor plugin package for NAME (hooks over hard-coded records, tests, example config).
+
+    NAME may not be an installed plugin's: installing the result would replace that plugin."""
+    from core.host.plugins import installed_plugins
+
+    owners = installed_plugins().get(name)
+    if owners:
+        raise click.UsageError(f"{name!r} is the name of an installed plugin ({' and '.join(owners)}): installing "
+                               "a new plugin of that name would replace it; choose another name")
     try:
         target = new_plugin(name, Path(folder))
     except ScaffoldError as exc:

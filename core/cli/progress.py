@@ -16,14 +16,15 @@ Update = Callable[[int, int], None]  # (done, total)
 
 
 def enabled() -> bool:
-    from core.cli.logs import quiet
+    """On a terminal, unless -q or --log-format json (where every stderr line is a JSON object)."""
+    from core.cli import logs
 
-    return sys.stderr.isatty() and not quiet()
+    return sys.stderr.isatty() and not logs.quiet() and logs.line("") == ""
 
 
 @contextmanager
-def _live() -> Iterator[Any]:
-    if not enabled():
+def _live(wanted: bool = True) -> Iterator[Any]:
+    if not wanted or not enabled():
         yield None
         return
     from rich.console import Console
@@ -84,9 +85,10 @@ def progress_bar(label: str) -> Iterator[Update | None]:
 
 
 @contextmanager
-def entity_progress() -> Iterator[Callable[[str], Update | None]]:
-    """Bars for each synced entity (``integrator run --once``, ``integrator demo``)."""
-    with _live() as progress:
+def entity_progress(enabled: bool = True) -> Iterator[Callable[[str], Update | None]]:
+    """Bars for each synced entity (``integrator run --once``, ``integrator demo``); ``enabled=False``
+    for --json without -v (nothing human on stderr)."""
+    with _live(enabled) as progress:
         phases = _Phases(progress)
         try:
             yield phases.entity

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from core.cli import logs
+
 if TYPE_CHECKING:  # imported when the command runs: every other command starts without them
     from core.billing.matching import Reconciliation
 
@@ -37,30 +39,27 @@ def reconcile_cmd(ctx: click.Context, period: str, vendor: str | None, customer:
         if as_json and as_csv:
             raise UsageError("--json and --csv cannot be used together")
         month = parse_period(period)
-        if customer is not None:
-            from core.db import store
-
-            with app.sessions() as session:
-                store.find_customer(session, customer)
         result = reconcile_period(app, month, vendor=vendor, customer=customer)
     except UsageError as exc:
-        click.echo(f"integrator: error: {exc}", err=True)
+        logs.echo(f"integrator: error: {exc}", "error")
         sys.exit(USAGE_EXIT)
     for name in result.no_invoice_data:
-        click.echo(f"{name}: no invoice data (its plugin does not implement integrator_list_charges)", err=True)
+        logs.echo(f"{name}: no invoice data (its plugin does not implement integrator_list_charges)", "warning")
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        logs.echo(f"warning: {warning}", "warning")
     _print(result, as_json, as_csv)
     if result.has_leak:
-        _alert(app, result)
+        from core.billing.reconcile import alert_leaks
+
+        alert_leaks(app, result)
         sys.exit(1)
 
 
 def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
     from core.billing.matching import Status
-    from core.billing.reconcile import CSV_FIELDS, csv_rows, money, report_json, units
+    from core.billing.reconcile import CSV_FIELDS, csv_rows, report_json, units
     from core.cli.output import table
-    from core.shapes import dump
+    from core.shapes import dump, money
 
     if as_json:
         click.echo(dump(report_json(result)))
@@ -75,7 +74,9 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
          "margin", "cur"],
         [[ln.customer, ln.vendor, ln.external_id, ln.licence, ln.status.value, units(ln.vendor_units),
           ln.psa_quantity, money(ln.vendor_cost), money(ln.charge), money(ln.margin), ln.currency]
-         for ln in result.lines]))
+         for ln in result.lines],
+        optional=["vendor", "margin", "vendor cost"],
+        whole=["id", "vendor units", "psa qty", "vendor cost", "charge", "margin"]))
     click.echo("")
     click.echo(table(["customer", "cur", "vendor cost", "charges", "margin", "leak"],
                      [[name or "(unmapped)", cur, money(t.vendor_cost), money(t.charges), money(t.margin),
@@ -84,17 +85,5 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
                         for cur, t in result.totals_by_currency().items()]))
     leaks = [ln for ln in result.lines if ln.status is Status.LEAK]
     if leaks:
-        click.echo(f"{len(leaks)} leak(s): billed by the vendor and not charged to the customer", err=True)
+        logs.echo(f"{len(leaks)} leak(s): billed by the vendor and not charged to the customer", "error")
 
-
-def _alert(app: object, result: Reconciliation) -> None:
-    from core.billing.matching import Status
-    from core.billing.reconcile import line_json, money
-    from core.sync.alerts import notify
-
-    leaks = [ln for ln in result.lines if ln.status is Status.LEAK]
-    amounts = ", ".join(f"{money(t.leak)} {cur or ''}".strip()
-                        for cur, t in result.totals_by_currency().items() if t.leak)
-    notify(getattr(app.config, "alerts", None), "leak",  # type: ignore[attr-defined]
-           {"summary": f"{result.period}: {len(leaks)} subscription(s) billed by the vendor and not charged "
-                       f"({amounts})", "period": result.period, "lines": [line_json(ln) for ln in leaks]})

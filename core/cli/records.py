@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
+from core.cli import logs
 from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
 from core.cli.output import table
-from core.errors import IntegratorError, UsageError
 
 
 @click.group("customers")
@@ -54,7 +54,8 @@ def customers_list(ctx: Context, as_json: bool) -> None:
         return
     click.echo(table(["id", "name", "top level", "active", "main site"], [
         [r["id"], r["name"], r["top_level"], r["active"],
-         ", ".join(v for v in (r["main_site"] or {}).values() if v) or None] for r in rows]))
+         ", ".join(v for v in (r["main_site"] or {}).values() if v) or None] for r in rows],
+        optional=["main site"], whole=["id"]))
 
 
 # -- mappings ------------------------------------------------------------------------------------
@@ -70,12 +71,13 @@ def mappings_group() -> None:
 @pass_ctx
 def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
     """Map every unmapped vendor company to the customer with exactly the same name."""
+    from core.planning.customers import CustomerKind
     from core.sync.customers import generate_mappings
 
     vendor = ctx.vendor(vendor)
     plan, problems = generate_mappings(ctx.app, vendor)
-    mapped = [a for a in plan.actions if a.kind == "map"]
-    skipped = [a for a in plan.actions if a.kind == "skip"]
+    mapped = [a for a in plan.actions if a.kind == CustomerKind.MAP]
+    skipped = [a for a in plan.actions if a.kind == CustomerKind.SKIP]
     if as_json:
         echo_json({"vendor": vendor,
                    "mapped": [{"external_id": a.company.external_id, "external_name": a.company.name,
@@ -90,7 +92,7 @@ def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
             click.echo(f"unmapped  {action.label()}: {action.reason}")
         click.echo(f"{len(mapped)} mapped, {len(plan.actions) - len(mapped)} left unmapped")
     for problem in problems:
-        click.echo(f"error     {problem}", err=True)
+        logs.echo(f"error     {problem}", "warning")
 
 
 @mappings_group.command("add")
@@ -103,47 +105,17 @@ def mappings_generate(ctx: Context, vendor: str | None, as_json: bool) -> None:
 def mappings_add(ctx: Context, vendor: str | None, external_id: str, customer: str, no_check: bool,
                  as_json: bool) -> None:
     """Map a vendor company to a customer by hand (the vendor is asked first whether it has the company)."""
-    from core import shapes
-    from core.db import store
+    from core.sync.mappings import add_manual_mapping
 
     vendor = ctx.vendor(vendor)
-    with ctx.local_app.sessions() as session:
-        store.find_customer(session, customer)  # a typo is refused before the vendor is asked
-    external_name, checked = None, "not checked (--no-check)"
-    if not no_check:
-        external_name, checked = _check_company(ctx, vendor, external_id.strip())
-    with ctx.local_app.sessions.begin() as session:
-        mapping = store.add_mapping(session, vendor, external_id, customer, external_name=external_name)
-        row = shapes.mapping_json(mapping)
+    added = add_manual_mapping(ctx.local_app, vendor, external_id, customer, check=not no_check,
+                               vendor_app=lambda: ctx.app)
+    if added.warning:
+        logs.echo(f"integrator: warning: {added.warning}", "warning")
     if as_json:
-        echo_json({**row, "checked": checked})
+        echo_json({**added.mapping, "checked": added.checked})
     else:
-        named = f" ({row['external_name']})" if row["external_name"] else ""
-        click.echo(f"Mapped {vendor} company {row['external_id']}{named} to {row['customer']!r}")
-
-
-def _check_company(ctx: Context, vendor: str, external_id: str) -> tuple[str | None, str]:
-    """The company's name at the vendor, and how the check went; refuses an id the vendor does not have."""
-    from core.config.yamlload import did_you_mean
-    from core.host.plugins import VendorFacade
-    from core.sync.upstream import Upstream
-
-    app = ctx.app
-    upstream = Upstream(VendorFacade(app.pm, vendor), app.config.integration(vendor))
-    try:
-        companies = upstream.companies().items
-    except IntegratorError as exc:
-        click.echo(f"integrator: warning: could not check {external_id} with {vendor}: {exc}; "
-                   "mapped without checking", err=True)
-        return None, f"could not check: {exc}"
-    finally:
-        upstream.close()
-    by_id = {c.external_id: c.name for c in companies}
-    if external_id not in by_id:
-        raise UsageError(f"{vendor} has no company with id {external_id!r}"
-                         f"{did_you_mean(external_id, by_id)} among its {len(by_id)} companies; "
-                         "see 'integrator mappings suggest' (or --no-check to map it anyway)")
-    return by_id[external_id], "found at the vendor"
+        click.echo(added.line())
 
 
 @mappings_group.command("remove")
@@ -156,14 +128,14 @@ def mappings_remove(ctx: Context, vendor: str | None, external_id: str, as_json:
     from core import shapes
     from core.db import store
 
-    vendor = ctx.vendor(vendor, configured=False)
+    vendor = ctx.vendor(vendor)
     with ctx.local_app.sessions.begin() as session:
         mapping = store.remove_mapping(session, vendor, external_id)
         row = shapes.mapping_json(mapping)
     if as_json:
         echo_json(row)
     else:
-        click.echo(f"Removed the mapping of {vendor} company {row['external_id']} to {row['customer']!r}")
+        click.echo(f"Removed the mapping of {ctx.display(vendor)} company {row['external_id']} to {row['customer']!r}")
 
 
 @mappings_group.command("list")
@@ -175,14 +147,15 @@ def mappings_list(ctx: Context, vendor: str | None, as_json: bool) -> None:
     from core import shapes
     from core.db import store
 
-    vendor = ctx.vendor(vendor, configured=False)
+    vendor = ctx.vendor(vendor)
     with ctx.local_app.sessions() as session:
         rows = [shapes.mapping_json(m) for m in store.list_mappings(session, vendor)]
     if as_json:
         echo_json(rows)
         return
-    click.echo(table(["external id", "vendor company", "customer", "source"],
-                     [[r["external_id"], r["external_name"], r["customer"], r["source"]] for r in rows]))
+    click.echo(table(["external id", f"{ctx.display(vendor)} company", "customer", "source"],
+                     [[r["external_id"], r["external_name"], r["customer"], r["source"]] for r in rows],
+                     whole=["external id"]))
 
 
 @mappings_group.command("suggest")
@@ -224,7 +197,7 @@ def _customer_rows(ctx: Context, customer: str | None, query: Any, to_json: Any)
 
     with ctx.local_app.sessions() as session:
         if customer is not None:
-            store.find_customer(session, customer)
+            customer = store.find_customer(session, customer).name
         return [to_json(row) for row in session.scalars(query(customer))]
 
 
@@ -244,10 +217,12 @@ def licences_list(ctx: Context, customer: str | None, as_json: bool) -> None:
     click.echo(table(
         ["customer", "vendor", "id", "licence", "status", "active", "qty", "price", "cost", "cur", "end date",
          "cycle", "term", "sku", "tenant"],
-        [[r["customer"], r["vendor"], r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
+        [[r["customer"], ctx.display(r["vendor"]), r["external_id"], r["name"], r["status"], r["active"], r["quantity"],
           r["price"], r["cost"], r["currency"], r["end_date"], r["billing_cycle"],
           f"{r['commitment_months']} mo" if r["commitment_months"] is not None else None, r["sku"],
-          r["tenant_id"]] for r in rows]))
+          r["tenant_id"]] for r in rows],
+        optional=["tenant", "sku", "term", "cycle", "cost", "active", "vendor", "status"],
+        whole=["id", "qty", "price", "cost", "end date"]))
 
 
 @licences_group.command("history")
@@ -265,7 +240,8 @@ def licences_history(ctx: Context, customer: str | None, as_json: bool) -> None:
         return
     click.echo(table(["when (UTC)", "run", "customer", "licence", "field", "old", "new"],
                      [[r["changed_at"][:19].replace("T", " "), r["sync_run"], r["customer"],
-                       f"{r['licence']} ({r['external_id']})", r["field"], r["old"], r["new"]] for r in rows]))
+                       f"{r['licence']} ({r['external_id']})", r["field"], r["old"], r["new"]] for r in rows],
+                     whole=["when (UTC)", "run"]))
 
 
 COMMANDS = [customers_group, mappings_group, licences_group]

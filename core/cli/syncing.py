@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
+from core.cli import logs
 from core.cli.common import Context, echo_json, json_option, pass_ctx, vendor_argument
 from core.cli.interrupt import exit_if_stopped, interruptible
 from core.errors import IntegratorError
+from core.text import visible
 
 log = logging.getLogger("integrator")
 
@@ -24,33 +26,25 @@ def test_connection(ctx: Context, vendor: str | None, as_json: bool) -> None:
 
     --json, in the style of Airbyte's check: {"type": "CONNECTION_STATUS", "connectionStatus":
     {"status": "SUCCEEDED" | "FAILED", "message": ...}, ...}; exit 1 when it failed."""
-    from core.host.plugins import VendorFacade
+    from core.sync.connection import check_connection
 
     app = ctx.app
     vendor = ctx.vendor(vendor)
-    settings = app.config.integration(vendor)
-    facade = VendorFacade(app.pm, vendor)
     try:
-        connection = facade.connect(settings)
-        try:
-            listing = facade.list_customers(connection)
-        finally:
-            connection.close()
+        check = check_connection(app, vendor)
     except IntegratorError as exc:
         if not as_json:
             raise
         echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
                    "connectionStatus": {"status": "FAILED", "message": str(exc)}})
         sys.exit(1)
-    from core.sync.connection import connected_line
-
-    account = connection.account
-    message = connected_line(connection.title, account, len(listing.items), len(listing.problems))
+    message = check.line()
     if as_json:
         echo_json({"type": "CONNECTION_STATUS", "vendor": vendor,
                    "connectionStatus": {"status": "SUCCEEDED", "message": message},
-                   "account": {"external_id": account.external_id, "name": account.name} if account else None,
-                   "customers": len(listing.items), "unreadable": len(listing.problems)})
+                   "account": None if check.account_id is None else {"external_id": check.account_id,
+                                                                     "name": check.account_name},
+                   "customers": check.customers, "unreadable": check.unreadable})
     else:
         click.echo(message)
 
@@ -70,17 +64,26 @@ def report_json(report: Any) -> dict[str, Any]:
             "skipped": report.skipped, "errors": list(report.errors), "plan": list(report.lines)}
 
 
+def _level(status: str) -> str:
+    from core.db.models import RunStatus
+
+    return "warning" if status == RunStatus.PARTIAL else "error"
+
+
 def _finish_report(report: Any, as_json: bool, stop: Any) -> None:
+    from core.db.models import RunStatus
+
     if as_json:
         echo_json(report_json(report))
     else:
         for line in report.lines:
-            click.echo(line)
+            click.echo(visible(line))  # vendor names: a bidi control must not reorder the line
         click.echo(report.summary())
-    for error in report.errors:
-        click.echo(f"error: {error}", err=True)
+    if not as_json or logs.verbose():  # --json: the errors are in the document; -v repeats them here
+        for error in report.errors:
+            logs.echo(f"error: {error}", _level(report.status))
     exit_if_stopped(stop)
-    if report.status != "ok":
+    if report.status != RunStatus.OK:
         sys.exit(1)
 
 
@@ -117,13 +120,13 @@ def import_subscriptions_cmd(ctx: Context, vendor: str | None, dry_run: bool, al
     app = ctx.app
     with app.sessions() as session:
         mapped = len(store.mapping_rows(session, vendor))
-    with interruptible() as stop, entity_progress() as progress:
+    with interruptible() as stop, entity_progress(enabled=not as_json or logs.verbose()) as progress:
         report = import_subscriptions(app, vendor, dry_run=dry_run, allow_mass_deactivation=allow_mass_deactivation,
                                       progress=progress("subscriptions"), cancel=stop)
-    if not mapped:
-        click.echo(f"integrator: hint: no {vendor} company is mapped to a customer yet, so no subscription was "
-                   f"imported: run 'integrator import customers {vendor}' (or 'integrator mappings generate "
-                   f"{vendor}') first", err=True)
+    if not mapped and (not as_json or logs.verbose()):
+        logs.echo(f"integrator: hint: no {ctx.display(vendor)} company is mapped to a customer yet, so no "
+                  f"subscription was imported: run 'integrator import customers {vendor}' "
+                  f"(or 'integrator mappings generate {vendor}') first", "warning")
     _finish_report(report, as_json, stop)
 
 
@@ -140,11 +143,8 @@ def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
 
     SIGTERM or SIGINT stops the daemon cleanly with exit 0. With --once: Ctrl-C stops at the next safe
     point and exits 130 (a second Ctrl-C exits at once); --json prints a summary per integration and entity."""
-    from core.cli.logs import quiet
     from core.sync.scheduler import Daemon, scheduled_vendors
 
-    if not quiet():  # the daemon's events show by default; -q keeps only errors, as it says
-        logging.getLogger("integrator.runs").setLevel(logging.INFO)
     app = ctx.app
     if not scheduled_vendors(app):
         from core.errors import ConfigError
@@ -160,32 +160,34 @@ def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
 
 def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
     from core.cli.progress import entity_progress
-    from core.sync.scheduler import scheduled_vendors, sync_all
+    from core.sync.scheduler import run_once
 
-    skipped: list[str] = []
-    with interruptible() as stop, entity_progress() as progress:
-        reports = sync_all(app, cancel=stop, progress=progress, skipped=skipped if skip_locked else None)
-    for message in skipped:
-        click.echo(f"skipped: {message}", err=True)
-    for report in reports:
-        for error in report.errors:
-            click.echo(f"error: {report.vendor} {report.entity}: {error}", err=True)
+    # The sync's events are for -v (and the daemon): without it, the lines below say what went wrong.
+    events = logging.getLogger("integrator.runs")
+    before = events.level
+    if not logs.verbose():
+        events.setLevel(logging.CRITICAL + 1)
+    try:
+        with interruptible() as stop, entity_progress(enabled=not as_json or logs.verbose()) as progress:
+            outcome = run_once(app, skip_locked=skip_locked, cancel=stop, progress=progress)
+    finally:
+        events.setLevel(before)
+    human = not as_json or logs.verbose()
+    for message in outcome.skipped.values() if human else ():
+        logs.echo(f"skipped: {message}", "warning")
+    for report in outcome.reports:
+        for error in report.errors if human else ():
+            logs.echo(f"error: {report.vendor} {report.entity}: {error}", _level(report.status))
         if not as_json:
             click.echo(report.summary())
-    ok = all(r.status == "ok" for r in reports)
     if as_json:
-        integrations: dict[str, Any] = {}
-        for vendor in scheduled_vendors(app):
-            mine = [report_json(r) for r in reports if r.vendor == vendor]
-            status = "skipped" if any(m.startswith(f"{vendor}") for m in skipped) and not mine else (
-                "ok" if mine and all(r["status"] == "ok" for r in mine) else
-                "interrupted" if stop.is_set() and not mine else
-                "failed" if any(r["status"] == "failed" for r in mine) or not mine else "partial")
-            integrations[vendor] = {"status": status, "entities": {r["entity"]: r for r in mine}}
-        echo_json({"status": "interrupted" if stop.is_set() else "ok" if ok else "failed",
-                   "integrations": integrations, "skipped": skipped})
+        echo_json({"status": outcome.status,
+                   "integrations": {vendor: {"status": status, "entities": {
+                       r.entity: report_json(r) for r in outcome.reports if r.vendor == vendor}}
+                       for vendor, status in outcome.integrations.items()},
+                   "skipped": list(outcome.skipped.values())})
     exit_if_stopped(stop)
-    if not ok:
+    if not outcome.ok:
         sys.exit(1)
 
 

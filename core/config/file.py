@@ -18,6 +18,7 @@ from core.config.settings import VendorSettings
 from core.config.yamlload import YamlTooBig, did_you_mean, load_yaml
 from core.errors import ConfigError, IntegratorError
 from core.host.plugins import VendorFacade, vendor_names
+from core.redact import is_secret_place, is_secret_setting
 from core.sync.alerts import AlertSettings
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,6 @@ DEFAULT_CONFIG = Path("config/integrator.yaml")
 DEFAULT_DATABASE = "sqlite:///integrator.db"
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"]*@")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SECRET_KEYS = ("password", "token", "secret")
-_SECRET_SOURCES = ("password_file", "password_keyring")
 #: Stands in for a secret that a command never needs (it does not talk to the vendor); never sent anywhere.
 UNRESOLVED_SECRET = "<not read by this command>"
 
@@ -149,17 +148,13 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _without_secrets(block: dict[str, Any]) -> dict[str, Any]:
     """The block with its secret settings replaced by a placeholder that is never used: nothing is read."""
-    result = {k: v for k, v in block.items() if k not in _SECRET_SOURCES}
+    result = {k: v for k, v in block.items() if not is_secret_place(k)}
     for key in list(result):
-        if _is_secret_key(key):
+        if is_secret_setting(key):
             result[key] = UNRESOLVED_SECRET
-    if "password" not in result and any(k in block for k in _SECRET_SOURCES):
+    if "password" not in result and any(k in block for k in ("password_file", "password_keyring")):
         result["password"] = UNRESOLVED_SECRET
     return result
-
-
-def _is_secret_key(key: object) -> bool:
-    return str(key) not in _SECRET_SOURCES and any(s in str(key).lower() for s in _SECRET_KEYS)
 
 
 def _expand(value: Any, path: Path, where: str) -> Any:
@@ -194,9 +189,7 @@ def _resolve_files(block: dict[str, Any], base: Path) -> dict[str, Any]:
 
 def _warn_literal_secrets(path: Path, where: str, block: dict[str, Any]) -> None:
     for key, value in block.items():
-        if key in _SECRET_SOURCES:
-            continue
-        if any(s in str(key).lower() for s in _SECRET_KEYS) and isinstance(value, str) and value:
+        if is_secret_setting(key) and isinstance(value, str) and value:
             if not _VAR.search(value):
                 log.warning("%s: %s.%s is written in the file; use ${VARIABLE} to read it from the environment",
                             path, where, key)
@@ -209,7 +202,7 @@ def _describe(path: Path, exc: ValidationError, prefix: str, model: type[BaseMod
     loc = prefix + ".".join(str(p) for p in first["loc"])
     loc = loc.rstrip(".") or "(top level)"
     kind = first["type"]
-    secret = any(_is_secret_key(p) or str(p) in _SECRET_SOURCES for p in first["loc"])
+    secret = any(is_secret_setting(p) or is_secret_place(p) for p in first["loc"])
     if kind == "extra_forbidden":
         text = "unknown key" + (did_you_mean(str(first["loc"][-1]), _known_keys(model)) if model else "")
     elif kind == "missing":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -13,6 +14,18 @@ from core.redact import mask_url
 
 Entity = Literal["customers", "subscriptions"]
 ENTITY_ORDER: tuple[str, ...] = ("customers", "subscriptions")
+
+
+_DURATION = re.compile(r"\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*", re.I)
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``30m``, ``2h``, ``1h30m``, ``90s`` -> a timedelta; None when it is not one."""
+    match = _DURATION.fullmatch(text)
+    if not match or not any(match.groups()):
+        return None
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
 
 class StrictModel(BaseModel):
@@ -25,6 +38,23 @@ class IntegratorSchedule(StrictModel):
     enabled: bool = False
     entities_to_sync: list[Entity] = Field(default_factory=lambda: ["customers", "subscriptions"])
     run_at: str = "02:00"
+    # After a failed sync the daemon tries again after this long, then waits twice as long each time,
+    # until a sync succeeds or the next run_at is due. "off" (or false): no retry.
+    retry_after_failure: str | bool = "30m"
+
+    @field_validator("retry_after_failure")
+    @classmethod
+    def _check_retry(cls, value: str | bool) -> str:
+        if value is False:
+            return "off"
+        if value is True or parse_duration(value) is None and value.strip().lower() not in ("off", "0"):
+            raise ValueError(f"retry_after_failure must be a duration such as 30m, 2h or 90s, or off; not {value!r}")
+        return value.strip().lower()
+
+    def retry_delay(self) -> timedelta | None:
+        """The first wait after a failed sync; None: no retry."""
+        delay = parse_duration(str(self.retry_after_failure))
+        return delay if delay else None
 
     @field_validator("run_at")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -19,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from core.db import limits
+
 
 class Base(DeclarativeBase):
     pass
@@ -26,8 +29,7 @@ class Base(DeclarativeBase):
 
 #: Column sizes the planners check before writing, so that one odd vendor record is reported and
 #: skipped instead of failing a whole transaction on a database that enforces them (PostgreSQL).
-LIMITS = {"name": 255, "external_id": 64, "licence_name": 500, "status": 64, "currency": 8,
-          "billing_cycle": 32, "sku": 64, "tenant_id": 64}
+LIMITS = limits.LIMITS
 
 
 class Customer(Base):
@@ -117,6 +119,18 @@ class LicenceChange(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime)
 
     licence: Mapped[Licence] = relationship()
+
+
+class RunStatus(StrEnum):
+    """A sync run's status, as stored and shown (a str: JSON and the database see the plain word)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    PARTIAL = "partial"  # done, with errors or held-back deactivations
+    FAILED = "failed"
+    # an integration's outcome in ``run --once`` only, never stored:
+    INTERRUPTED = "interrupted"
+    SKIPPED = "skipped"
 
 
 class SyncRun(Base):

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from core.db import clock
-from core.db.models import Customer, CustomerMapping, Licence, LicenceChange, Site, SyncRun
+from core.db.limits import LIMITS, SITE_SIZES, cut, refuse_too_long
+from core.db.models import Customer, CustomerMapping, Licence, LicenceChange, RunStatus, Site, SyncRun
 from core.errors import UsageError
 from core.planning.customers import CREATE, MAP, UPDATE, CustomerPlan, CustomerRow, MappingRow
 from core.planning.licences import LicenceChangeSet, LicenceRow
@@ -33,6 +34,9 @@ def add_customer(session: Session, name: str, top_level: str | None = None,
         raise UsageError(f"customer name {name!r} {exc}") from None
     if not name:
         raise UsageError("a customer needs a name")
+    refuse_too_long(name, "customer name", LIMITS["name"])
+    if top_level is not None:
+        refuse_too_long(top_level, "--top-level", LIMITS["top_level"])
     if session.scalar(select(Customer).where(Customer.name == name)) is not None:
         raise UsageError(f"a customer named {name!r} already exists")
     customer = Customer(name=name, top_level=top_level, active=True, created_at=clock.now())
@@ -44,6 +48,8 @@ def add_customer(session: Session, name: str, top_level: str | None = None,
 
 
 def find_customer(session: Session, name: str) -> Customer:
+    """The customer a person means by ``name`` (typed with spaces around it, or decomposed as a Mac types
+    "Müller"): the one lookup behind every ``--customer`` filter. UsageError when there is none."""
     customer = session.scalar(select(Customer).where(Customer.name == lookup_name(name)))
     if customer is None:
         raise UsageError(f"no customer is named {name!r} (see 'integrator customers list')")
@@ -98,6 +104,8 @@ def add_mapping(session: Session, vendor: str, external_id: str, customer_name: 
     external_id = external_id.strip()
     if not external_id:
         raise UsageError("--external-id must not be empty")
+    refuse_too_long(external_id, "--external-id", LIMITS["external_id"])
+    external_name = cut(external_name, LIMITS["external_name"])
     customer = find_customer(session, customer_name)
     existing = session.scalar(select(CustomerMapping).where(
         CustomerMapping.vendor == vendor, CustomerMapping.external_id == external_id))
@@ -123,12 +131,9 @@ def remove_mapping(session: Session, vendor: str, external_id: str) -> CustomerM
     return mapping
 
 
-SITE_SIZES = {"address": 500, "city": 255, "postcode": 64, "country": 255}
-
-
 def _fit(value: str | None, field: str) -> str | None:
     """An address part cut to its column: a long address line is kept, shortened, rather than refused."""
-    return value[:SITE_SIZES[field]] if value else value
+    return cut(value, SITE_SIZES[field])
 
 
 def _site_fields(address: Address) -> dict[str, str | None]:
@@ -294,26 +299,28 @@ def as_text(value: Any) -> str | None:
 
 
 def licence_query(customer: str | None = None):  # type: ignore[no-untyped-def]
+    """Licences, of one customer when given ``customer``: a stored name, as :func:`find_customer` gives it."""
     query = select(Licence).join(Customer).options(selectinload(Licence.customer)).order_by(
         Customer.name, Licence.vendor, Licence.name, Licence.external_id)
     if customer is not None:
-        query = query.where(Customer.name == lookup_name(customer))
+        query = query.where(Customer.name == customer)
     return query
 
 
 def history_query(customer: str | None = None):  # type: ignore[no-untyped-def]
+    """Licence changes, newest first, of one customer when given ``customer`` (a stored name)."""
     query = (select(LicenceChange).join(Licence).join(Customer)
              .options(selectinload(LicenceChange.licence).selectinload(Licence.customer))
              .order_by(LicenceChange.id.desc()))
     if customer is not None:
-        query = query.where(Customer.name == lookup_name(customer))
+        query = query.where(Customer.name == customer)
     return query
 
 
 # -- sync runs ---------------------------------------------------------------------------------
 
 def start_run(session: Session, vendor: str, entity: str) -> SyncRun:
-    run = SyncRun(vendor=vendor, entity=entity, started_at=clock.now(), status="running", created=0, updated=0,
+    run = SyncRun(vendor=vendor, entity=entity, started_at=clock.now(), status=RunStatus.RUNNING, created=0, updated=0,
                   deactivated=0, held_back=0, errors=[], host=socket.gethostname(), pid=os.getpid())
     session.add(run)
     session.flush()

@@ -35,7 +35,7 @@ T = TypeVar("T")
 #: A plugin implementing any of these is a vendor plugin.
 VENDOR_HOOKS = ("integrator_settings_model", "integrator_connect", "integrator_list_customers",
                 "integrator_list_subscriptions", "integrator_deactivate", "integrator_demo_sandbox",
-                "integrator_list_charges", "integrator_sandbox_command")
+                "integrator_list_charges", "integrator_sandbox_command", "integrator_display_name")
 #: ...and must then implement these; the others are optional (the core has a default for each).
 REQUIRED_HOOKS = ("integrator_connect", "integrator_list_customers", "integrator_list_subscriptions")
 

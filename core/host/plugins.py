@@ -47,16 +47,44 @@ def get_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
     """A fresh manager: specs, disabled names, then every plugin of the ``integrator`` group."""
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
-    for name in os.environ.get(DISABLE_ENV, "").split(","):
-        if name.strip():
-            pm.set_blocked(name.strip())
+    disabled = [name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()]
+    for name in disabled:
+        pm.set_blocked(name)
     if load_entry_points:
+        installed = installed_plugins()
+        for name in disabled:
+            if name not in installed:
+                from core.config.yamlload import did_you_mean
+
+                log.warning("%s names %r, which is no installed plugin%s", DISABLE_ENV, name,
+                            did_you_mean(name, list(installed)) or f" (installed: {', '.join(sorted(installed))})")
         _load_entry_points(pm)
     pm.check_pending()
     return pm
 
 
+def installed_plugins() -> dict[str, list[str]]:
+    """Every entry-point name of the ``integrator`` group -> who registers it ("dist version (module)"),
+    disabled ones included."""
+    found: dict[str, list[str]] = {}
+    for ep in entry_points(group=PROJECT):
+        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else "an unknown distribution"
+        found.setdefault(ep.name, []).append(f"{dist} ({ep.value})")
+    return found
+
+
+def _refuse_duplicates(pm: pluggy.PluginManager) -> None:
+    """Two distributions registering one name: which one loads would depend on sys.path order, and a
+    look-alike would silently replace the real vendor. Refuse, naming both (unless that name is disabled)."""
+    for name, owners in sorted(installed_plugins().items()):
+        if len(owners) > 1 and not pm.is_blocked(name):
+            raise PluginError(f"the plugin name {name!r} is registered by {len(owners)} installed distributions: "
+                              f"{' and '.join(owners)}; uninstall all but one (pip uninstall ...), "
+                              f"or disable the name with {DISABLE_ENV}={name}")
+
+
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    _refuse_duplicates(pm)
     versions: dict[str, str | None] = {}
     for ep in entry_points(group=PROJECT):
         if pm.is_blocked(ep.name) or pm.get_plugin(ep.name) is not None:
@@ -113,6 +141,29 @@ def vendor_names(pm: pluggy.PluginManager) -> list[str]:
         return any(c.name == "integrator_connect" for c in pm.get_hookcallers(plugin) or ())
 
     return sorted(name for name, plugin in pm.list_name_plugin() if plugin is not None and is_vendor(plugin))
+
+
+def display_name(pm: pluggy.PluginManager, vendor: str) -> str:
+    """The vendor's name as people write it (its ``integrator_display_name``), else its plugin name."""
+    names: dict[str, str] = pm.__dict__.setdefault("integrator_display_names", {})
+    if vendor in names:
+        return names[vendor]
+    shown = vendor
+    plugin = pm.get_plugin(vendor)
+    if plugin is not None and any(c.name == "integrator_display_name" for c in pm.get_hookcallers(plugin) or ()):
+        others = [p for name, p in pm.list_name_plugin() if name != vendor and p is not None]
+        try:
+            given = pm.subset_hook_caller("integrator_display_name", remove_plugins=others)()
+        except Exception as exc:  # a name is not worth a failed command
+            log.warning("plugin %r: integrator_display_name failed (%s): showing %r",
+                        vendor, type(exc).__name__, vendor)
+        else:
+            if isinstance(given, str) and given.strip() and len(given.strip()) <= 40:
+                shown = given.strip()
+            else:
+                log.warning("plugin %r: integrator_display_name must return a name of 1 to 40 characters", vendor)
+    names[vendor] = shown
+    return shown
 
 
 class VendorFacade:

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
-from core.db.models import LIMITS
+from core.db.limits import LIMITS, fit_address
 from core.planning.names import lookup_name, normalise_name
 from core.types import Address, RecordProblem, VendorCustomer
 
-CREATE, MAP, UPDATE, UNCHANGED, SKIP = "create", "map", "update", "unchanged", "skip"
+
+class CustomerKind(StrEnum):
+    """What a customer import does with one vendor company."""
+
+    CREATE = "create"
+    MAP = "map"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    SKIP = "skip"
+
+
+CREATE, MAP, UPDATE, UNCHANGED, SKIP = (CustomerKind.CREATE, CustomerKind.MAP, CustomerKind.UPDATE,
+                                        CustomerKind.UNCHANGED, CustomerKind.SKIP)
 ADDRESS_FIELDS = ("address", "city", "postcode", "country")
 
 
@@ -31,7 +44,7 @@ class MappingRow:
 
 @dataclass(slots=True)
 class CustomerAction:
-    kind: str
+    kind: CustomerKind
     company: VendorCustomer
     customer_id: int | None = None
     customer_name: str | None = None
@@ -47,11 +60,11 @@ class CustomerAction:
 class CustomerPlan:
     actions: list[CustomerAction] = field(default_factory=list)
 
-    def of(self, kind: str) -> list[CustomerAction]:
+    def of(self, kind: CustomerKind) -> list[CustomerAction]:
         return [a for a in self.actions if a.kind == kind]
 
     def counts(self) -> dict[str, int]:
-        return {k: len(self.of(k)) for k in (CREATE, MAP, UPDATE, UNCHANGED, SKIP)}
+        return {k: len(self.of(k)) for k in CustomerKind}
 
 
 def screen_companies(companies: list[VendorCustomer]) -> tuple[list[VendorCustomer], list[RecordProblem]]:
@@ -166,8 +179,9 @@ def _update(
     # An entirely empty vendor address never wipes the one kept in the PSA.
     if update_address and not company.address.is_empty():
         old = customer.main_site or Address()
+        new = fit_address(company.address)  # as it will be stored: a cut address line is no change
         for name in ADDRESS_FIELDS:
-            before, after = getattr(old, name), getattr(company.address, name)
+            before, after = getattr(old, name), getattr(new, name)
             if (before or None) != (after or None):
                 changes[name] = (before, after)
     kind = UPDATE if changes else UNCHANGED

@@ -74,35 +74,6 @@ class LicencePlan:
         return self.creates + self.updates + self.deactivations
 
 
-def plan_licences(
-    company: VendorCustomer,
-    customer_id: int,
-    upstream: list[VendorSubscription],
-    current: list[LicenceRow],
-    decisions: dict[str, DeactivationAction],
-    *,
-    set_price_and_cost: bool,
-    unreadable: set[str] = frozenset(),  # type: ignore[assignment]
-    unidentified: int = 0,
-    mass_threshold: float = 0.5,
-    allow_mass_deactivation: bool = False,
-) -> LicencePlan:
-    """The creates, updates and deactivations that bring ``current`` in line with ``upstream``: the
-    listed part (:func:`plan_listed`) and the deleted part (:func:`plan_deleted`) of one listing."""
-    plan = plan_listed(company, customer_id, upstream, current, decisions, set_price_and_cost=set_price_and_cost)
-    listed = {s.external_id for s in upstream} | set(unreadable)
-    gone = {row.external_id for row in current
-            if row.vendor_customer_id == company.external_id and row.external_id not in listed}
-    deleted = plan_deleted(company, current, gone, decisions, listed_count=len(upstream), unreadable=unreadable,
-                           unidentified=unidentified, mass_threshold=mass_threshold,
-                           allow_mass_deactivation=allow_mass_deactivation)
-    plan.deactivations += deleted.deactivations
-    plan.held_back += deleted.held_back
-    plan.unchanged += deleted.unchanged
-    plan.guard_reason = deleted.guard_reason
-    return plan
-
-
 def plan_listed(
     company: VendorCustomer,
     customer_id: int,

@@ -124,7 +124,3 @@ class RunOwnership:
         for licence_id, holder in self._missing.items():
             by_holder.setdefault(holder, set()).add(licence_id)
         return by_holder
-
-    def unresolved(self) -> list[Waiting]:
-        """Moves still waiting for a holder whose listing never came (a stopped run)."""
-        return list(self._waiting.values())

@@ -91,10 +91,12 @@ class AlertSettings(BaseModel):
 
 
 def events_of(status: str, held_back: int) -> list[Event]:
+    from core.db.models import RunStatus  # not at import: the configuration loads this module
+
     events: list[Event] = []
-    if status == "failed":
+    if status == RunStatus.FAILED:
         events.append("failed")
-    elif status == "partial":
+    elif status == RunStatus.PARTIAL:
         events.append("partial")
     if held_back:
         events.append("held_back")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core.db import reason as db_reason
 from core.db import store
 from core.errors import DatabaseError
-from core.planning.customers import CREATE, MAP, SKIP, UPDATE, CustomerPlan, plan_customer_import
+from core.planning.customers import CREATE, MAP, SKIP, UNCHANGED, UPDATE, CustomerPlan, plan_customer_import
 from core.sync.app import App
 from core.sync.runs import Progress, RunReport, changes_text, recorded
 from core.sync.upstream import Upstream, integration, problems_of, upstream_for
@@ -81,7 +81,7 @@ def _report_customer_plan(report: RunReport, plan: CustomerPlan, top_level: str 
     counts = plan.counts()
     report.created = counts[CREATE]
     report.updated = counts[MAP] + counts[UPDATE]
-    report.unchanged = counts["unchanged"]
+    report.unchanged = counts[UNCHANGED]
     report.skipped = counts[SKIP]
     for action in plan.actions:
         label = action.label()

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import reason
 from core.db.clock import now
-from core.db.models import SyncRun
+from core.db.models import RunStatus, SyncRun
 from core.errors import DatabaseError, LockedError, LockLostError
 
 # Advisory lock keys are (space, crc32 of the vendor name): stable across releases and machines. The
@@ -235,7 +235,7 @@ def _holder(sessions: sessionmaker[Session], vendor: str) -> str:
     """Who holds it, as far as the runs they record say (a lock of the engine carries no name)."""
     try:
         with sessions() as session:
-            run = session.scalars(select(SyncRun).where(SyncRun.vendor == vendor, SyncRun.status == "running")
+            run = session.scalars(select(SyncRun).where(SyncRun.vendor == vendor, SyncRun.status == RunStatus.RUNNING)
                                   .order_by(SyncRun.id.desc()).limit(1)).first()
     except SQLAlchemyError:
         run = None
@@ -247,9 +247,10 @@ def _holder(sessions: sessionmaker[Session], vendor: str) -> str:
 def _fail_abandoned_runs(sessions: sessionmaker[Session], vendor: str) -> int:
     """We hold the lock: a run of this integration still 'running' was left by a holder that is gone."""
     with sessions.begin() as session:
-        runs = list(session.scalars(select(SyncRun).where(SyncRun.vendor == vendor, SyncRun.status == "running")))
+        runs = list(session.scalars(select(SyncRun).where(SyncRun.vendor == vendor,
+                                                          SyncRun.status == RunStatus.RUNNING)))
         for run in runs:
-            run.status = "failed"
+            run.status = RunStatus.FAILED
             run.finished_at = now()
             run.errors = [*(run.errors or []), f"the process {run.pid} on {run.host or '?'} running this sync "
                           "stopped, or lost its lock, before it finished"]

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import clock, store
 from core.db import reason as db_reason
-from core.db.models import SyncRun
+from core.db.models import RunStatus, SyncRun
 from core.errors import IntegratorError, LockLostError
 from core.redact import mask_urls_in
 from core.sync import alerts
@@ -28,7 +28,7 @@ class RunReport:
     vendor: str
     entity: str
     dry_run: bool = False
-    status: str = "ok"
+    status: str = RunStatus.OK
     created: int = 0
     updated: int = 0
     deactivated: int = 0
@@ -76,13 +76,13 @@ def recorded(app: App, report: RunReport) -> Iterator[None]:
         try:
             yield
         except IntegratorError as exc:
-            report.status = "failed"
+            report.status = RunStatus.FAILED
             report.errors.append(str(exc))
         except SQLAlchemyError as exc:  # the database went away mid-run: what was committed stays
-            report.status = "failed"
+            report.status = RunStatus.FAILED
             report.errors.append(f"database error: {db_reason(exc)}")
         except BaseException as exc:
-            report.status = "failed"
+            report.status = RunStatus.FAILED
             report.errors.append(f"interrupted: {type(exc).__name__}: {exc}".rstrip(": "))
             _finish(app, report)
             raise
@@ -90,8 +90,8 @@ def recorded(app: App, report: RunReport) -> Iterator[None]:
 
 
 def _finish(app: App, report: RunReport) -> None:
-    if report.status != "failed" and (report.errors or report.held_back):
-        report.status = "partial"
+    if report.status != RunStatus.FAILED and (report.errors or report.held_back):
+        report.status = RunStatus.PARTIAL
     _record(app, report)
     for event in alerts.events_of(report.status, report.held_back):
         alerts.notify(app.config.alerts, event, {
@@ -105,7 +105,8 @@ def _record(app: App, report: RunReport) -> None:
     took for dead stays failed, and a run that lost its lock writes nothing (the next sync fails it)."""
     try:
         with app.sessions.begin() as session:
-            owned = session.execute(update(SyncRun).where(SyncRun.id == report.run_id, SyncRun.status == "running")
+            mine = (SyncRun.id == report.run_id) & (SyncRun.status == RunStatus.RUNNING)
+            owned = session.execute(update(SyncRun).where(mine)
                                     .values(status=report.status, finished_at=clock.now(), created=report.created,
                                             updated=report.updated, deactivated=report.deactivated,
                                             held_back=report.held_back,
@@ -115,7 +116,7 @@ def _record(app: App, report: RunReport) -> None:
     else:
         why = "another process marked this run failed while it ran; its outcome is not recorded"
     if not owned:
-        report.status = "failed"
+        report.status = RunStatus.FAILED
         if why not in report.errors:
             report.errors.append(why)
 

@@ -12,20 +12,24 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from types import FrameType
 
 import schedule
 
-from core.db.clock import now
+from core.db import clock
+from core.db.models import RunStatus
 from core.errors import IntegratorError, LockedError
 from core.host.plugins import VendorFacade
 from core.sync.alerts import notify
 from core.sync.app import App
 from core.sync.customers import import_customers
+from core.sync.history import last_completed
 from core.sync.locks import integration_lock
+from core.sync.retry import next_retry
 from core.sync.runs import Progress, RunReport
-from core.sync.status import last_success, stale_integrations
+from core.sync.status import stale_integrations
 from core.sync.subscriptions import import_subscriptions
 from core.sync.upstream import Upstream
 
@@ -35,6 +39,8 @@ ENTITY_SYNCS: dict[str, Callable[..., RunReport]] = {
     "customers": import_customers,
     "subscriptions": import_subscriptions,
 }
+#: A sync's events carry its outcome: a failed one is an error, a partial one a warning.
+LEVELS = {RunStatus.OK: logging.INFO, RunStatus.PARTIAL: logging.WARNING, RunStatus.FAILED: logging.ERROR}
 
 
 def scheduled_vendors(app: App) -> list[str]:
@@ -55,23 +61,24 @@ def sync_integration(app: App, vendor: str, *, cancel: threading.Event | None = 
             log.info("event=sync_start vendor=%s entity=%s", vendor, entity)
             report = ENTITY_SYNCS[entity](app, vendor, cancel=cancel, upstream=upstream,
                                           progress=progress(entity) if progress else None)
-            log.info("event=sync_done vendor=%s entity=%s status=%s created=%d updated=%d deactivated=%d "
+            level = LEVELS.get(report.status, logging.ERROR)
+            log.log(level, "event=sync_done vendor=%s entity=%s status=%s created=%d updated=%d deactivated=%d "
                      "held_back=%d errors=%d duration=%.2fs", vendor, entity, report.status, report.created,
                      report.updated, report.deactivated, report.held_back, len(report.errors),
                      time.monotonic() - started)
             for error in report.errors:
-                log.info("event=sync_error vendor=%s entity=%s error=%r", vendor, entity, error)
+                log.log(level, "event=sync_error vendor=%s entity=%s error=%r", vendor, entity, error)
             reports.append(report)
     return reports
 
 
 def sync_all(app: App, *, cancel: threading.Event | None = None,
              progress: Callable[[str], Progress | None] | None = None,
-             skipped: list[str] | None = None) -> list[RunReport]:
+             skipped: dict[str, str] | None = None) -> list[RunReport]:
     """One sync of every scheduled integration (``integrator run --once``).
 
-    With ``skipped`` given, an integration another process is syncing is skipped and named there
-    (so that several processes share the integrations); without it, that is an error.
+    With ``skipped`` given, an integration another process is syncing is skipped and put there, its
+    name with the reason (so that several processes share the integrations); without it, that is an error.
     """
     reports: list[RunReport] = []
     for vendor in scheduled_vendors(app):
@@ -80,8 +87,43 @@ def sync_all(app: App, *, cancel: threading.Event | None = None,
         except LockedError as exc:
             if skipped is None:
                 raise
-            skipped.append(str(exc))
+            skipped[vendor] = str(exc)
     return reports
+
+
+@dataclass
+class OnceOutcome:
+    """``integrator run --once``: every report, the integrations skipped as locked elsewhere, and the
+    status of each integration and of the whole, as both faces show them."""
+
+    reports: list[RunReport]
+    skipped: dict[str, str]  # vendor -> why (another process is syncing it)
+    interrupted: bool
+    integrations: dict[str, RunStatus] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == RunStatus.OK for r in self.reports)
+
+    @property
+    def status(self) -> RunStatus:
+        return RunStatus.INTERRUPTED if self.interrupted else RunStatus.OK if self.ok else RunStatus.FAILED
+
+
+def run_once(app: App, *, skip_locked: bool = False, cancel: threading.Event | None = None,
+             progress: Callable[[str], Progress | None] | None = None) -> OnceOutcome:
+    """One sync of every scheduled integration, with each integration's status decided here."""
+    skipped: dict[str, str] = {}
+    reports = sync_all(app, cancel=cancel, progress=progress, skipped=skipped if skip_locked else None)
+    outcome = OnceOutcome(reports, skipped, interrupted=cancel is not None and cancel.is_set())
+    for vendor in scheduled_vendors(app):
+        mine = [r.status for r in reports if r.vendor == vendor]
+        outcome.integrations[vendor] = (
+            RunStatus.SKIPPED if vendor in skipped else
+            RunStatus.OK if mine and all(s == RunStatus.OK for s in mine) else
+            RunStatus.INTERRUPTED if outcome.interrupted and not mine else
+            RunStatus.FAILED if RunStatus.FAILED in mine or not mine else RunStatus.PARTIAL)
+    return outcome
 
 
 class Daemon:
@@ -123,12 +165,26 @@ class Daemon:
             log.error("event=sync_crashed vendor=%s error=%r", vendor, f"{type(exc).__name__}: {exc}")
 
     def catch_up(self) -> list[str]:
-        """Sync at once every integration whose last success is older than a day (the daemon was down)."""
+        """Sync at once every integration whose last completed sync (ok or partial) is older than a day (the
+        daemon was down)."""
         due = []
         for vendor in scheduled_vendors(self.app):
-            last = last_success(self.app, vendor)
-            if last is None or now() - last > CATCH_UP_AFTER:
-                log.info("event=catch_up vendor=%s last_success=%s", vendor, last.isoformat() if last else "never")
+            last = last_completed(self.app, vendor)
+            if last is None or clock.now() - last > CATCH_UP_AFTER:
+                log.info("event=catch_up vendor=%s last_completed=%s", vendor, last.isoformat() if last else "never")
+                due.append(vendor)
+                self.job(vendor)
+        return due
+
+    def retry_due(self) -> list[str]:
+        """Sync again every integration whose failed sync's retry time has come (retry_after_failure)."""
+        due = []
+        for vendor in scheduled_vendors(self.app):
+            if self.stop.is_set():
+                break
+            when = next_retry(self.app, vendor)
+            if when is not None and clock.now() >= when:
+                log.info("event=retry vendor=%s due=%s", vendor, when.isoformat(timespec="seconds"))
                 due.append(vendor)
                 self.job(vendor)
         return due
@@ -149,6 +205,7 @@ class Daemon:
         self.check_stale()
         while not self.stop.is_set():
             self.scheduler.run_pending()
+            self.retry_due()
             idle = self.scheduler.idle_seconds
             self.stop.wait(timeout=max(0.05, min(max_sleep, idle if idle is not None else max_sleep)))
         log.info("event=daemon_stop")

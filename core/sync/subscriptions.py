@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.config.settings import VendorSettings
 from core.db import store
+from core.db.models import RunStatus
 from core.errors import ConfigError, IntegratorError
 from core.host.plugins import VendorFacade
 from core.planning.licences import LicenceChangeSet, LicencePlan, LicenceRow, plan_deleted, plan_listed
@@ -110,7 +111,7 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
         run.refresh_statistics(final=True)
         complete = done == len(targets)
         if not complete:
-            report.status = "failed"
+            report.status = RunStatus.FAILED
             report.errors.append(f"stopped after {done} of {len(targets)} customers; the rest were left as they were")
         run.decide_deletions(complete)
         report.end_lines()

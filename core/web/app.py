@@ -6,6 +6,7 @@ Every page but the login needs a logged-in session; every POST needs the session
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import time
@@ -21,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from core.sync.app import App
+from core.web.limits import BodyLimits
 from core.web.pages import HERE, Console, action, back, client_of, console_of, form_token, page
 from core.web.security import (
     COOKIE,
@@ -62,7 +64,9 @@ async def login(request: Request) -> Response:
                               configured=True, error="The login form expired: try again.")
     target = _safe_next(str(form.get("next") or ""))
     client = client_of(request)
-    wait = console.limiter.attempt(client)
+    wait, delay = console.limiter.attempt(client)
+    if delay:  # many failed logins overall: slow every attempt down, lock nobody out
+        await asyncio.sleep(delay)
     if wait:
         await console.record(request, anonymous, "login", "refused", "too many failed logins")
         response = console.render(request, anonymous, "login.html", status_code=429, next=target, configured=True,
@@ -138,6 +142,10 @@ def create_app(app: App, *, allowed_hosts: list[str] | None = None, limiter: Log
         yield
         await run_in_threadpool(console.jobs.stop)  # imports in flight stop at a safe point, recorded
 
-    starlette = Starlette(routes=table, lifespan=lifespan)
+    from core.web.errors import HANDLERS
+
+    starlette = Starlette(routes=table, lifespan=lifespan, exception_handlers=HANDLERS)
     starlette.state.console = console
-    return SecurityHeaders(starlette, allowed_hosts)
+    outer = SecurityHeaders(BodyLimits(starlette), allowed_hosts)  # bodies capped before anything parses them
+    outer.state = starlette.state
+    return outer

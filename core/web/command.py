@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
+from core.cli import logs
 from core.config.settings import is_loopback_host
 from core.errors import IntegratorError
 
@@ -18,7 +19,7 @@ LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"]
 
 
 def _usage(message: str) -> NoReturn:
-    click.echo(f"integrator: error: {message}", err=True)
+    logs.echo(f"integrator: error: {message}", "error")
     sys.exit(2)
 
 
@@ -82,7 +83,7 @@ def serve(app: Any, host: str, port: int, *, certfile: str | None, keyfile: str 
     from core.web.app import create_app
 
     asgi = create_app(app, allowed_hosts=allowed_hosts)
-    if asgi.app.state.console.password_hash() is None:
+    if asgi.state.console.password_hash() is None:
         _usage("no console password is set: run 'integrator web set-password' first "
                "(or set INTEGRATOR_WEB_PASSWORD_HASH to a hash from 'integrator web set-password --print-hash')")
     sock = bind(host, port)
@@ -92,8 +93,8 @@ def serve(app: Any, host: str, port: int, *, certfile: str | None, keyfile: str 
     server = uvicorn.Server(config)
     bound = sock.getsockname()
     shown = f"[{bound[0]}]" if sock.family == socket.AF_INET6 else bound[0]
-    click.echo(f"integrator web: console at {'https' if certfile else 'http'}://{shown}:{bound[1]}/ "
-               "(Ctrl-C stops it)", err=True)
+    logs.echo(f"integrator web: console at {'https' if certfile else 'http'}://{shown}:{bound[1]}/ "
+              "(Ctrl-C stops it)", "info")
     # SIGINT and SIGTERM are a requested stop, as for the daemon: uvicorn finishes the requests in
     # flight, then raises the signal again, which ends here as exit 0.
     previous = signal.signal(signal.SIGTERM, _requested_stop)
@@ -103,7 +104,7 @@ def serve(app: Any, host: str, port: int, *, certfile: str | None, keyfile: str 
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-    click.echo("integrator web: stopped", err=True)
+    logs.echo("integrator web: stopped", "info")
 
 
 def _requested_stop(signum: int, frame: Any) -> None:

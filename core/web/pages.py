@@ -8,11 +8,11 @@ import functools
 import os
 import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -20,7 +20,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from core.host.plugins import display_name
+from core.shapes import money
 from core.sync.app import App
+from core.text import visible
 from core.web import audit
 from core.web.jobs import Jobs
 from core.web.security import (
@@ -52,7 +55,9 @@ class Console:
         self.clock = clock
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["vendors"] = lambda: list(app.config.integrations)
-        self.templates.env.filters["money"] = money
+        self.templates.env.globals["display"] = lambda vendor: display_name(app.pm, vendor) if vendor else vendor
+        self.templates.env.filters["money"] = price_text
+        self.templates.env.finalize = shown  # every value, vendor text included: controls shown, not obeyed
         self.flashes: dict[str, list[tuple[str, str]]] = {}
 
     def password_hash(self) -> str | None:
@@ -89,13 +94,12 @@ class Console:
         return self.set_cookie(response, request, session)
 
 
-def money(value: Any) -> str:
-    """A price as people read it: at least two decimals ("3.10"), more only when there are more."""
-    if value is None:
-        return "—"
-    amount = Decimal(str(value))
-    cents = amount.quantize(Decimal("0.01"))
-    return str(cents) if cents == amount else format(amount.normalize(), "f")
+def shown(value: Any) -> Any:
+    """What a template prints: text with its bidi and control characters made visible (``<U+202E>``), so a
+    vendor's name cannot reverse the console's own ids and quantities around it."""
+    if isinstance(value, Markup):
+        return Markup(visible(str(value), "&lt;U+{:04X}&gt;"))
+    return visible(value) if isinstance(value, str) else value
 
 
 def client_of(request: Request) -> str:
@@ -171,3 +175,8 @@ def vendor_of(request: Request, app: App) -> str:
         configured = ", ".join(app.config.integrations) or "none"
         raise HTTPException(404, f"no integration named {vendor!r} is configured (configured: {configured})")
     return vendor
+
+
+def price_text(value: Any) -> str:
+    """A licence's price as people read it (``core.shapes.money``, a unit price); a dash when there is none."""
+    return money(value, unit=True) or "—"

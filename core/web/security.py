@@ -232,11 +232,15 @@ def revoked_key(sid: str) -> str:
 # -- the login rate limit -----------------------------------------------------------------------
 
 class LoginLimiter:
-    """At most ``per_client`` failed logins per client and ``overall`` in all per ``window`` seconds."""
+    """At most ``per_client`` failed logins per client per ``window`` seconds; past ``overall`` failed
+    logins in all (many addresses: a proxy's X-Forwarded-For is easy to vary), every login waits
+    ``slowdown`` seconds first. The global limit slows guessing down; it never locks anyone out, so the
+    right password from an address that has not failed always gets in."""
 
-    def __init__(self, per_client: int = 5, overall: int = 50, window: float = 15 * 60,
+    def __init__(self, per_client: int = 5, overall: int = 50, window: float = 15 * 60, slowdown: float = 2.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.per_client, self.overall, self.window, self._clock = per_client, overall, window, clock
+        self.slowdown = slowdown
         self._failures: dict[str, deque[float]] = {}
         self._all: deque[float] = deque()
         self._lock = threading.Lock()
@@ -245,27 +249,26 @@ class LoginLimiter:
         while times and moment - times[0] >= self.window:
             times.popleft()
 
-    def attempt(self, client: str) -> int:
+    def attempt(self, client: str) -> tuple[int, float]:
         """Count a login attempt as failed until it succeeds (so parallel guesses cannot slip past the
-        limit while their passwords are checked); return how many seconds the client must wait first,
-        0 when it may try now."""
+        limit while their passwords are checked). Returns how many seconds the client must wait before
+        it may try (0: it may try now) and how long to hold this attempt before checking it."""
         with self._lock:
             moment = self._clock()
             mine = self._failures.setdefault(client, deque())
             self._trim(mine, moment)
             self._trim(self._all, moment)
-            waits = []
             if len(mine) >= self.per_client:
-                waits.append(self.window - (moment - mine[0]))
-            if len(self._all) >= self.overall:
-                waits.append(self.window - (moment - self._all[0]))
-            if waits:
-                return int(max(waits)) + 1
+                return int(self.window - (moment - mine[0])) + 1, 0.0
+            delay = self.slowdown if len(self._all) >= self.overall else 0.0
             mine.append(moment)
             self._all.append(moment)
             if len(self._failures) > 10_000:  # a flood of addresses must not grow memory without bound
                 self._failures = {k: v for k, v in self._failures.items() if v and moment - v[-1] < self.window}
-            return 0
+            if len(self._all) > 100 * self.overall:  # nor a flood of guesses: the count only decides "over"
+                for _ in range(len(self._all) - 100 * self.overall):
+                    self._all.popleft()
+            return 0, delay
 
     def succeeded(self, client: str) -> None:
         with self._lock:

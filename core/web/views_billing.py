@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from core.billing.report import compute_charges, parse_period, write_csv
 from core.db import store
 from core.errors import IntegratorError
 from core.sync.app import App
@@ -21,14 +22,6 @@ from core.web.pages import console_of, page
 from core.web.security import ConsoleSession
 
 MODES = ("arrears", "advance")
-
-
-def _billing_module() -> Any:
-    try:
-        from core.billing import report as billing
-    except ImportError:
-        return None
-    return billing
 
 
 def _filters(request: Request) -> dict[str, str | None]:
@@ -40,10 +33,9 @@ def _filters(request: Request) -> dict[str, str | None]:
 
 
 def _report(app: App, filters: dict[str, str | None]) -> Any:
-    billing = _billing_module()
-    period = billing.parse_period(filters["period"] or "")
+    period = parse_period(filters["period"] or "")
     with app.sessions() as session:
-        return billing.compute_charges(session, period, app.config.billing, mode=filters["mode"],
+        return compute_charges(session, period, app.config.billing, mode=filters["mode"],
                                        customer=filters["customer"], vendor=filters["vendor"],
                                        known_vendors=list(app.config.integrations))
 
@@ -58,34 +50,29 @@ def _choices(app: App) -> dict[str, list[str]]:
 async def billing_page(request: Request, session: ConsoleSession) -> Response:
     console = console_of(request)
     filters = _filters(request)
-    context: dict[str, Any] = {"active": "billing", "filters": filters, "available": _billing_module() is not None,
-                               "report": None, "groups": [], "error": None}
+    context: dict[str, Any] = {"active": "billing", "filters": filters, "report": None, "groups": [], "error": None}
     context.update(await run_in_threadpool(_choices, console.app))
-    if context["available"]:
-        try:
-            report = await run_in_threadpool(_report, console.app, filters)
-        except IntegratorError as exc:
-            context["error"] = str(exc)
-        else:
-            context["report"] = report
-            context["groups"] = [(name, lines, report.totals(name)) for name, lines in report.by_customer().items()]
-            context["csv_query"] = urlencode({k: v for k, v in filters.items() if v})
+    try:
+        report = await run_in_threadpool(_report, console.app, filters)
+    except IntegratorError as exc:
+        context["error"] = str(exc)
+    else:
+        context["report"] = report
+        context["groups"] = [(name, lines, report.totals(name)) for name, lines in report.by_customer().items()]
+        context["csv_query"] = urlencode({k: v for k, v in filters.items() if v})
     return console.render(request, session, "billing.html", **context)
 
 
 @page
 async def billing_csv(request: Request, session: ConsoleSession) -> Response:
     console = console_of(request)
-    billing = _billing_module()
-    if billing is None:
-        return Response("billing is not available in this release\n", status_code=404, media_type="text/plain")
     filters = _filters(request)
     try:
         report = await run_in_threadpool(_report, console.app, filters)
     except IntegratorError as exc:
         return Response(f"{exc}\n", status_code=400, media_type="text/plain")
     buffer = io.StringIO()
-    billing.write_csv(report.lines, buffer)
+    write_csv(report.lines, buffer)
     await console.record(request, session, "billing charges " + " ".join(f"--{k} {v}" for k, v in filters.items() if v)
                    + " --csv", "ok", f"{len(report.lines)} lines")
     return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers={

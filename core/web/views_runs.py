@@ -105,7 +105,7 @@ def _licences(app: App, customer: str | None) -> dict[str, Any]:
     with app.sessions() as session:
         customers = [c.name for c in store.customer_rows(session)]
         if customer is not None:
-            store.find_customer(session, customer)
+            customer = store.find_customer(session, customer).name
         licences = [shapes.licence_json(lic) for lic in session.scalars(
             store.licence_query(customer).limit(LICENCES_SHOWN + 1))]
         changes: dict[tuple[str, str], list[dict[str, Any]]] = {}

@@ -18,19 +18,18 @@ from starlette.routing import Route
 from core import shapes
 from core.db import store
 from core.errors import IntegratorError
-from core.host.plugins import VendorFacade
+from core.host.plugins import VendorFacade, display_name
+from core.planning.customers import CustomerKind
+from core.redact import is_secret_setting
 from core.sync.app import App
 from core.sync.connection import check_connection
 from core.sync.customers import generate_mappings
+from core.sync.mappings import add_manual_mapping
 from core.sync.status import integration_status, stale_integrations
 from core.sync.suggest import suggest_mappings
 from core.sync.upstream import Upstream
 from core.web.pages import action, back, console_of, page, vendor_of
 from core.web.security import ConsoleSession
-
-SECRET_WORDS = ("password", "token", "secret", "api_key", "apikey")
-SECRET_PLACES = ("_file", "_keyring")  # where a secret is kept, not the secret: shown
-
 
 # -- Integrations -------------------------------------------------------------------------------
 
@@ -44,8 +43,7 @@ def shown_settings(settings: BaseModel) -> list[tuple[str, str]]:
             key = f"{prefix}{name}"
             if isinstance(value, BaseModel):
                 walk(key + ".", value)
-            elif isinstance(value, SecretStr) or (any(w in name.lower() for w in SECRET_WORDS)
-                                                  and not name.lower().endswith(SECRET_PLACES)):
+            elif isinstance(value, SecretStr) or is_secret_setting(name):
                 rows.append((key, "(set, hidden)" if value else "(not set)"))
             elif isinstance(value, str) and "://" in value:
                 rows.append((key, _without_userinfo(value)))
@@ -97,13 +95,14 @@ async def integrations(request: Request, session: ConsoleSession) -> Response:
 async def test_configuration(request: Request, session: ConsoleSession, form: FormData) -> Response:
     console = console_of(request)
     vendor = vendor_of(request, console.app)
+    shown = display_name(console.app.pm, vendor)
     try:
         result = await run_in_threadpool(check_connection, console.app, vendor)
     except IntegratorError as exc:
-        console.flash(session, "error", f"{vendor}: {exc}")
+        console.flash(session, "error", f"{shown}: {exc}")
         await console.record(request, session, f"test-connection {vendor}", "failed", str(exc))
     else:
-        console.flash(session, "ok", f"{vendor}: {result.line()}")
+        console.flash(session, "ok", f"{shown}: {result.line()}")
         await console.record(request, session, f"test-connection {vendor}", "ok", result.line())
     return back(f"/integrations#{vendor}")
 
@@ -153,7 +152,7 @@ async def mappings_generate(request: Request, session: ConsoleSession, form: For
         console.flash(session, "error", str(exc))
         await console.record(request, session, f"mappings generate {vendor}", "failed", str(exc))
     else:
-        mapped = [a for a in plan.actions if a.kind == "map"]
+        mapped = [a for a in plan.actions if a.kind == CustomerKind.MAP]
         summary = f"{len(mapped)} mapped, {len(plan.actions) - len(mapped)} left unmapped"
         console.flash(session, "ok", f"Generate mappings: {summary}")
         for problem in problems:
@@ -168,13 +167,14 @@ async def mappings_add(request: Request, session: ConsoleSession, form: FormData
     vendor = vendor_of(request, console.app)
     external_id = str(form.get("external_id") or "").strip()
     customer = str(form.get("customer") or "")
-    external_name = str(form.get("external_name") or "") or None
     what = f"mappings add {vendor} --external-id {external_id} --customer {customer!r}"
 
     def add() -> str:
-        with console.app.sessions.begin() as db:
-            mapping = store.add_mapping(db, vendor, external_id, customer, external_name=external_name)
-            return f"Mapped {vendor} company {mapping.external_id} to {mapping.customer.name!r}"
+        # The CLI's own rule: the vendor is asked, and the company's name is the vendor's, not the form's.
+        added = add_manual_mapping(console.app, vendor, external_id, customer)
+        if added.warning:
+            console.flash(session, "warn", added.warning[0].upper() + added.warning[1:])
+        return added.line()
 
     return await _change_mapping(request, session, vendor, what, add)
 
@@ -204,7 +204,9 @@ async def mappings_remove(request: Request, session: ConsoleSession, form: FormD
     def remove() -> str:
         with console.app.sessions.begin() as db:
             mapping = store.remove_mapping(db, vendor, external_id)
-            return f"Removed the mapping of {vendor} company {mapping.external_id} to {mapping.customer.name!r}"
+            shown = display_name(console.app.pm, vendor)
+            return (f"Removed the mapping of {shown} company {mapping.external_id} "
+                    f"to {mapping.customer.name!r}")
 
     return await _change_mapping(request, session, vendor, what, remove)
 

@@ -6,10 +6,17 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from core import Connection, DemoSandbox, Listing, VendorAccount, hookimpl
-from core.config.secrets import resolve_password
-from core.config.settings import VendorSettings, check_vendor_url
-from core.host.lifecycle import default_deactivations
+from core import (
+    Connection,
+    DemoSandbox,
+    Listing,
+    VendorAccount,
+    VendorSettings,
+    check_vendor_url,
+    default_deactivations,
+    hookimpl,
+    resolve_password,
+)
 from core.vendor import map_records
 from plugins.also import mapping
 
@@ -75,6 +82,11 @@ def integrator_demo_sandbox() -> DemoSandbox:
         "top_level_for_new_customers": "ALSO Customers",
         "set_price_and_cost": True,
     })
+
+
+@hookimpl
+def integrator_display_name() -> str:
+    return "ALSO"
 
 
 @hookimpl

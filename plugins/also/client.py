@@ -1,18 +1,16 @@
 """A client of ALSO's Marketplace "Simple API": session, login, faults, re-login.
 
 Every operation is a POST with a JSON body to ``<url>/SimpleAPI/SimpleAPIService.svc/rest/<Op>``.
-Errors come back as XML WCF faults. Retries with backoff live in one place, the transport
-(urllib3's ``Retry``); re-login on an expired session lives in ``call``: one login per expiry
-however many calls are in flight, a refused login remembered and never tried again.
+Errors come back as XML WCF faults. It is a :class:`core.vendor.RESTClient`: retries with backoff,
+the capped Retry-After, AIMD pacing and TLS live there; the session is a :class:`core.vendor.SessionLogin`
+(one login per expiry however many calls are in flight, a refused login remembered and never tried
+again, a session that dies right after each login renewed ``relogins`` more times with backoff).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
-import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,15 +23,14 @@ from core.errors import (
     AuthenticationError,
     MfaNotSupportedError,
     PermissionDeniedError,
-    SessionExpiredError,
     VendorFaultError,
     VendorProtocolError,
     VendorUnreachableError,
 )
 from core.redact import mask_url
+from core.vendor.auth import SessionLogin
+from core.vendor.rest import Response, RESTClient
 from plugins.also.jsonstream import array_items, starts_array
-from plugins.also.pacing import Pacer, PaceReport
-from plugins.also.transport import RETRY_STATUSES, THROTTLE_STATUSES, Answer, Transport
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +65,11 @@ def parse_fault(body: bytes) -> Fault | None:
     return Fault(message=message, session_expired=texts.get("IsSessionExpired", "").lower() == "true")
 
 
-class AlsoClient:
+class AlsoClient(RESTClient):
     """One logged-in user of the Simple API. Thread-safe: concurrent calls share one session."""
+
+    vendor = "ALSO"
+    url_hint = "the Marketplace URL"
 
     def __init__(
         self,
@@ -86,59 +86,59 @@ class AlsoClient:
         concurrency: int | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        self.shown_url = mask_url(self.url)  # what messages show: never a password in the userinfo
-        self.base = self.url + API_PATH
-        self.host = urlsplit(self.url).hostname or self.shown_url
+        self.host = urlsplit(self.url).hostname or mask_url(self.url)
         self.username = username
         self._password = SecretStr(password)
-        self.timeout = timeout
-        self.backoff = backoff
         self.relogins = relogins
-        self._token: SecretStr | None = None
-        self._generation = 0  # +1 per successful login; a thread re-logs in only if it is still current
-        self._lock = threading.Lock()  # guards token and generation
-        self._login_lock = threading.Lock()  # one login at a time; the others wait and take its token
-        self._refused: AuthenticationError | None = None  # a refused login is never tried again
-        self.requests_made = 0
-        self.logins = 0
-        self.pacer = Pacer(concurrency or pool_size)  # calls in flight, backing off on 429/503
-        self._transport = Transport(self.base, shown=self.url, timeout=timeout, retries=retries, backoff=backoff,
-                                    max_retry_after=max_retry_after, pool_size=pool_size,
-                                    on_throttle=self.pacer.throttle)
+        self.session_login = SessionLogin(self._get_token, header="Authenticate", scheme="CCPSessionId",
+                                          logout=self._terminate, expired=self._expired, renewals=relogins + 1)
+        super().__init__(self.url + API_PATH, auth=self.session_login, timeout=timeout, retries=retries,
+                         backoff=backoff, max_retry_after=max_retry_after, pool_size=pool_size,
+                         concurrency=concurrency, retry_methods=None,  # every Simple API call we make only reads
+                         headers={"Content-Type": "application/json"},
+                         shown_url=mask_url(self.url))  # never a password in the userinfo
 
     def __repr__(self) -> str:
         return f"AlsoClient(url={self.shown_url!r}, username={self.username!r})"
+
+    def where(self, path: str) -> str:
+        return self.shown_url  # messages name the Marketplace URL a person configured, not the API path
+
+    @property
+    def logins(self) -> int:
+        return self.session_login.logins
+
+    @property
+    def _token(self) -> SecretStr | None:
+        return self.session_login.token
 
     # -- session -----------------------------------------------------------------------------
 
     def login(self) -> None:
         """Get a session token. A refusal (wrong password, MFA) is remembered: later logins of this
         client fail at once with the same message, so a run never locks the account out."""
-        with self._login_lock:
-            self._login()
+        self.session_login.login(self)
 
-    def _login(self) -> None:
-        if self._refused is not None:
-            raise self._refused
+    def _get_token(self, _client: RESTClient) -> str:
         credentials = {"username": self.username, "password": self._password.get_secret_value()}
-        answer = self._post("GetSessionToken", credentials, None)
-        self.logins += 1
+        answer = self._post("GetSessionToken", credentials, paced=False)
         if answer.status != 200:
-            if answer.status in RETRY_STATUSES:
+            if answer.status in self.retry_statuses:
                 tries = f"after {answer.tries} tries" if answer.tries > 1 else "(not retried)"
                 raise VendorUnreachableError(
                     f"ALSO answered {answer.status} at login {tries}; try again later")
             fault = parse_fault(answer.data)
             if fault is not None:
-                self._refused = self._login_error(fault)
-                raise self._refused
-            self._raise_for(answer, "GetSessionToken")
+                raise self._login_error(fault)
+            self.raise_for_status(answer, "GetSessionToken")
         token = self._json([answer.data], "GetSessionToken")
         if not isinstance(token, str) or not token:
             raise VendorProtocolError(f"ALSO GetSessionToken at {self.host} answered without a session token")
-        with self._lock:
-            self._token = SecretStr(token)
-            self._generation += 1
+        return token
+
+    def _terminate(self, _client: RESTClient, token: str) -> None:
+        self._post("TerminateSessionToken", {}, headers={**self.headers, "Authenticate": f"CCPSessionId {token}"},
+                   paced=False)
 
     def _login_error(self, fault: Fault) -> AuthenticationError:
         text = fault.message.lower()
@@ -152,36 +152,6 @@ class AlsoClient:
             f"ALSO refused the login of {self.username} at {self.host}{hint} (ALSO said: {fault.message})"
         )
 
-    def _renew(self, seen_generation: int) -> tuple[SecretStr | None, int]:
-        """Log in again unless another thread already did since ``seen_generation``; the token to use."""
-        with self._login_lock:
-            with self._lock:
-                current = self._generation
-            if current == seen_generation:
-                if seen_generation:
-                    log.info("ALSO session expired; logging in again")
-                self._login()
-            with self._lock:
-                return self._token, self._generation
-
-    def pace(self) -> PaceReport:
-        """How fast this client went: requests, rate, throttled answers and the concurrency reached."""
-        return self.pacer.report()
-
-    def close(self) -> None:
-        pace = self.pacer.report()
-        if pace.calls:
-            # Throttling is worth a person's attention (the vendor limits this account); the rate otherwise is not.
-            log.log(logging.WARNING if pace.throttled else logging.INFO, "ALSO: %s", pace.describe())
-        with self._lock:
-            token, self._token = self._token, None
-        if token is not None:
-            try:
-                self._post("TerminateSessionToken", {}, token)
-            except Exception:  # logging out is a courtesy; a failure must not mask the real result
-                log.debug("TerminateSessionToken failed", exc_info=False)
-        self._transport.close()
-
     # -- calls -------------------------------------------------------------------------------
 
     def call(self, operation: str, body: dict[str, Any] | None = None) -> Any:
@@ -191,33 +161,7 @@ class AlsoClient:
 
     def _answer(self, operation: str, body: dict[str, Any] | None) -> list[bytes]:
         """The body of the successful answer to ``operation``, alone in a list (see :meth:`_json`)."""
-        with self._lock:
-            token, generation = self._token, self._generation
-        if token is None:
-            token, generation = self._renew(generation)
-        payload = body or {}
-        renewals = 0
-        while True:
-            ticket = self.pacer.acquire()
-            answer = None
-            try:
-                answer = self._post(operation, payload, token)
-            finally:
-                self.pacer.done(ticket, ok=answer is not None and answer.status not in THROTTLE_STATUSES)
-            if not self._expired(answer):
-                break
-            if renewals > self.relogins:
-                raise SessionExpiredError(
-                    f"ALSO {operation}: the session expired again right after logging in "
-                    f"({renewals} times); try again later")
-            if renewals:
-                delay = min(30.0, self.backoff * 2 ** (renewals - 1))
-                time.sleep(delay + random.random() * self.backoff)
-            renewals += 1
-            token, generation = self._renew(generation)
-        if answer.status != 200:
-            self._raise_for(answer, operation)
-        return [answer.data]
+        return [self.request("POST", operation, body=json.dumps(body or {}).encode(), what=operation).data]
 
     def get_company(self) -> dict[str, Any]:
         answer = self.call("GetCompany", {})
@@ -267,13 +211,13 @@ class AlsoClient:
 
     # -- answers -----------------------------------------------------------------------------
 
-    def _post(self, operation: str, body: dict[str, Any], token: SecretStr | None) -> Answer:
-        headers = {"Authenticate": f"CCPSessionId {token.get_secret_value()}"} if token else None
-        self.requests_made += 1
-        return self._transport.post(operation, json.dumps(body).encode(), headers)
+    def _post(self, operation: str, body: dict[str, Any], *, headers: dict[str, str] | None = None,
+              paced: bool = True) -> Response:
+        return self.send("POST", operation, body=json.dumps(body).encode(), headers=headers, what=operation,
+                         paced=paced)
 
     @staticmethod
-    def _expired(answer: Answer) -> bool:
+    def _expired(answer: Response) -> bool:
         if answer.status == 200:
             return False
         if answer.status == 401:
@@ -281,7 +225,9 @@ class AlsoClient:
         fault = parse_fault(answer.data)
         return fault is not None and fault.session_expired
 
-    def _raise_for(self, answer: Answer, operation: str) -> None:
+    def raise_for_status(self, answer: Response, operation: str) -> None:
+        if answer.status == 200:
+            return
         fault = parse_fault(answer.data)
         if fault is not None:
             text = fault.message.lower()
@@ -291,7 +237,7 @@ class AlsoClient:
                 raise PermissionDeniedError(f"ALSO {operation} was refused: {fault.message} ({RIGHTS_HINT})")
             raise VendorFaultError(f"{operation} failed: {fault.message}")
         status = answer.status
-        if status in RETRY_STATUSES:
+        if status in self.retry_statuses:
             raise VendorUnreachableError(
                 f"ALSO kept answering {operation} with HTTP {status} after retries; try again later"
             )

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from core.cli.common import FiniteFloat
+from core import FiniteFloat, echo
 from core.errors import UsageError
 
 
@@ -36,8 +36,8 @@ def sandbox_cmd(port: int, host: str, username: str | None, password: str | None
         raise UsageError(f"cannot serve the sandbox on {host}:{port}: {exc.strerror or exc}") from None
     except ValueError as exc:  # not loopback
         raise UsageError(f"cannot serve the sandbox on {host}:{port}: {exc}") from None
-    click.echo(f"ALSO sandbox serving {server.url} (user {username or sandbox.DEFAULT_USERNAME}); Ctrl-C stops it",
-               err=True)
+    echo(f"ALSO sandbox serving {server.url} (user {username or sandbox.DEFAULT_USERNAME}); Ctrl-C stops it",
+              "info")
     if as_json:
         import json
 

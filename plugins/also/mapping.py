@@ -7,13 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from core.types import Address, VendorCustomer, VendorSubscription
-from core.vendor import RecordError, parse_date, parse_money, parse_text
+from core.vendor import RecordError, parse_date, parse_money
 from core.vendor import parse_quantity as quantity_value
 from core.vendor import record_label as vendor_record_label
 
 __all__ = ["RecordError", "account_id", "company_to_customer", "parse_date", "parse_prices", "parse_quantity",
            "record_label", "subscription_to_licence"]
-_text = parse_text
 
 
 def account_id(record: Any, field: str = "AccountId") -> str:

@@ -10,9 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from core import Connection, DemoSandbox, Listing, hookimpl
-from core.config.secrets import read_secret_file
-from core.config.settings import VendorSettings, check_vendor_url
+from core import Connection, DemoSandbox, Listing, VendorSettings, check_vendor_url, hookimpl, read_secret_file
 from core.vendor import map_records
 from plugins.pax8 import mapping
 
@@ -120,3 +118,8 @@ def integrator_list_charges(connection: Connection, year: int, month: int) -> Li
     from plugins.pax8.invoices import list_charges
 
     return list_charges(connection.client, year, month)
+
+
+@hookimpl
+def integrator_display_name() -> str:
+    return TITLE

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from core import Connection, Listing, hookimpl
-from core.config.settings import VendorSettings
-from core.host.lifecycle import default_deactivations
+from core import Connection, Listing, VendorSettings, default_deactivations, hookimpl
 from plugins.westcoast_stub import export
 
 HOOK_CONTRACT = (1, 1)

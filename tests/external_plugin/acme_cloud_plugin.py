@@ -15,12 +15,12 @@ from core import (
     RecordProblem,
     VendorAccount,
     VendorCustomer,
+    VendorSettings,
     VendorSubscription,
+    default_deactivations,
     hookimpl,
 )
-from core.config.settings import VendorSettings
 from core.errors import AuthenticationError
-from core.host.lifecycle import default_deactivations
 
 HOOK_CONTRACT = (1, 2)
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from core import Connection, Listing, VendorCustomer, VendorSubscription, hookimpl
-from core.config.secrets import resolve_password
-from core.config.settings import VendorSettings, check_vendor_url
+from core import (Connection, Listing, VendorCustomer, VendorSettings, VendorSubscription, check_vendor_url,
+                  hookimpl, resolve_password)
 from core.vendor import map_records
 
 from . import mapping

@@ -1,8 +1,10 @@
 """The __TITLE__ API client. For now it answers from ``records.py``; each method shows the real call.
 
-``core.vendor.HttpClient`` gives one ``requests.Session`` (shared safely by the threads that list
-subscriptions), a timeout on every call, urllib3 retries with backoff for 429/502/503/504 and
-connection faults, and HTTP faults translated into the core's typed errors.
+``core.vendor.RESTClient`` gives one keep-alive connection pool (shared safely by the threads that list
+subscriptions), a timeout on every call, retries with backoff for 429/502/503/504 and connection faults
+(Retry-After honoured, capped), AIMD pacing on 429/503, an auth hook (``BearerToken``, ``SessionLogin``,
+``OAuth2ClientCredentials``), a paginator hook (``PageNumberPaginator``), and HTTP faults translated
+into the core's typed errors with the URL masked.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import AuthenticationError
 from core.types import VendorAccount
-from core.vendor import HttpClient
+from core.vendor import RESTClient
 
 from . import records
 
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from . import __CLASS__Settings
 
 
-class __CLASS__Client(HttpClient):
+class __CLASS__Client(RESTClient):
     vendor = "__TITLE__"
 
     def __init__(self, settings: __CLASS__Settings) -> None:
@@ -32,7 +34,7 @@ class __CLASS__Client(HttpClient):
         # The real API, e.g.:
         #   token = self.post_json("auth/token", {"username": self._username,
         #                                         "password": self._password.get_secret_value()})["token"]
-        #   self.session.headers["Authorization"] = f"Bearer {token}"
+        #   self.headers["Authorization"] = f"Bearer {token}"   (or pass auth=SessionLogin(...) to __init__)
         #   me = self.get_json("me")
         if self._password.get_secret_value() != records.SAMPLE_PASSWORD:
             raise AuthenticationError(f"__TITLE__ refused the login of {self._username}: check username and password")

@@ -1,9 +1,4 @@
-"""The toolkit for vendor plugin authors: parsing vendor values, mapping records, an HTTP client base.
-
-Everything here is public and used by the built-in plugins exactly as a third-party plugin
-would use it::
-
-    from core.vendor import HttpClient, RecordError, map_records, parse_date, parse_money, parse_quantity
+"""Parsing vendor values and mapping records (part of ``core.vendor``, the plugin authors' toolkit).
 
 A mapping function turns one vendor record into a core type and raises :class:`RecordError` (or
 ``ValueError``/``KeyError``/``TypeError``) when the record is unusable; :func:`map_records` turns
@@ -17,25 +12,14 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from core.errors import (
-    AuthenticationError,
-    PermissionDeniedError,
-    VendorFaultError,
-    VendorProtocolError,
-    VendorUnreachableError,
-)
 from core.types import Listing, RecordProblem
-
-if TYPE_CHECKING:  # the HTTP stack loads when a client is made, not when a plugin maps records
-    import requests
 
 T = TypeVar("T")
 
 __all__ = [
-    "HttpClient",
     "RecordError",
     "map_records",
     "mask_url",
@@ -206,89 +190,3 @@ def mask_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-class HttpClient:
-    """A base for a vendor's HTTP client: one ``requests.Session`` with a connection pool, a timeout
-    on every call, urllib3 ``Retry`` with backoff for connection faults and 429/502/503/504 (honouring
-    Retry-After), and HTTP faults translated into the core's typed errors.
-
-    Subclass it, set ``vendor`` (the name used in messages), add credentials in ``__init__`` (e.g.
-    ``self.session.headers["Authorization"] = ...``) and write one method per API operation with
-    :meth:`get_json` / :meth:`post_json`. It is safe to share across the threads listing
-    subscriptions. Never keep a secret in an attribute its ``repr`` shows.
-    """
-
-    vendor = "the vendor"
-    retry_statuses: tuple[int, ...] = (429, 502, 503, 504)
-
-    def __init__(self, base_url: str, *, timeout: float = 30.0, retries: int = 3, backoff: float = 0.5,
-                 pool_size: int = 16, retry_methods: Iterable[str] = ("GET", "HEAD", "OPTIONS")) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        import requests
-        from requests.adapters import HTTPAdapter
-        from urllib3.util.retry import Retry
-
-        self.session = requests.Session()
-        retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
-                      status_forcelist=self.retry_statuses, allowed_methods=frozenset(retry_methods),
-                      respect_retry_after_header=True, raise_on_status=False)
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({mask_url(self.base_url)!r})"
-
-    def close(self) -> None:
-        self.session.close()
-
-    def url(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
-
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One call, with the timeout and retries; an unreachable host or an HTTP fault raises typed."""
-        import requests
-
-        kwargs.setdefault("timeout", self.timeout)
-        where = mask_url(self.url(path))
-        try:
-            response = self.session.request(method, self.url(path), **kwargs)
-        except requests.exceptions.SSLError:
-            raise VendorUnreachableError(f"{self.vendor} at {where}: the TLS certificate did not verify") from None
-        except requests.exceptions.Timeout:
-            raise VendorUnreachableError(
-                f"{self.vendor} at {where} did not answer within {self.timeout:g} s") from None
-        except requests.exceptions.RequestException as exc:
-            raise VendorUnreachableError(
-                f"cannot reach {self.vendor} at {where}: {type(exc).__name__}") from None
-        self.raise_for_status(response, f"{method} {where}")
-        return response
-
-    def raise_for_status(self, response: requests.Response, what: str) -> None:
-        """Translate an HTTP fault; override to read the vendor's own error body."""
-        status = response.status_code
-        if status < 400:
-            return
-        if status == 401:
-            raise AuthenticationError(f"{self.vendor} refused the credentials ({what}: 401): check them")
-        if status == 403:
-            raise PermissionDeniedError(f"{self.vendor} denied access ({what}: 403): check the account's rights")
-        if status in self.retry_statuses:
-            raise VendorUnreachableError(f"{self.vendor} answered {status} to {what} after retrying; try again later")
-        raise VendorFaultError(f"{self.vendor} answered {status} to {what}")
-
-    def get_json(self, path: str, **kwargs: Any) -> Any:
-        return self._json(self.request("GET", path, **kwargs), f"GET {path}")
-
-    def post_json(self, path: str, body: Any = None, **kwargs: Any) -> Any:
-        return self._json(self.request("POST", path, json=body, **kwargs), f"POST {path}")
-
-    def _json(self, response: requests.Response, what: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            kind = response.headers.get("Content-Type", "no content type")
-            raise VendorProtocolError(f"{self.vendor} answered {what} with something that is not JSON ({kind})") \
-                from None

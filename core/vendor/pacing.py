@@ -1,4 +1,4 @@
-"""Adaptive concurrency for the ALSO client: find the fastest rate the vendor accepts without a person
+"""Adaptive concurrency for the REST client: find the fastest rate the vendor accepts without a person
 tuning ``max_concurrency``.
 
 AIMD, as TCP does it: start at ``max_concurrency`` calls in flight; halve the limit when the vendor
@@ -108,3 +108,29 @@ class Pacer:
             return PaceReport(calls=self.calls, throttled=self.throttled, limit_start=self.max_limit,
                               limit_now=int(self._limit), limit_lowest=self.lowest,
                               seconds=time.monotonic() - self._started)
+
+
+class RateLimit:
+    """A token bucket: at most ``per_minute`` calls a minute on average, in bursts of at most ``burst``
+    (default: a second's worth, at least 1). Thread-safe; :meth:`take` waits for a token."""
+
+    def __init__(self, per_minute: float, burst: float | None = None) -> None:
+        if per_minute <= 0:
+            raise ValueError("per_minute must be positive")
+        self.rate = per_minute / 60.0
+        self.burst = burst if burst is not None else max(1.0, self.rate)
+        self._tokens = self.burst
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return
+                wait = (1.0 - self._tokens) / self.rate
+            time.sleep(wait)
