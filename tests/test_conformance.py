@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from core.errors import VendorUnreachableError
 from core.testing import VendorPluginContract
 from core.types import Connection, VendorCustomer
 from plugins.also import sandbox as sb
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class TestAlsoContract(VendorPluginContract):
     vendor = "also"
+    customer_ids = tuple(str(c["AccountId"]) for c in sb.demo_data().companies)
 
     @pytest.fixture
     def settings(self, sandbox: sb.SandboxServer) -> dict[str, Any]:
@@ -84,6 +86,7 @@ class TestPax8Contract(VendorPluginContract):
 
 class TestWestcoastContract(VendorPluginContract):
     vendor = "westcoast_stub"
+    customer_ids = ("WC-100", "WC-101")
 
     @pytest.fixture
     def settings(self) -> dict[str, Any]:
@@ -92,6 +95,28 @@ class TestWestcoastContract(VendorPluginContract):
     @pytest.fixture
     def bad_settings(self, tmp_path: Path) -> dict[str, Any]:
         return {"file": str(tmp_path / "none.json")}
+
+    def broken_listing(self, connection: Connection,
+                       customer: VendorCustomer) -> contextlib.AbstractContextManager[Any]:
+        """The export's subscriptions cannot be read past the first record (a file cut short)."""
+        @contextlib.contextmanager
+        def broken() -> Iterator[None]:
+            records = connection.client["subscriptions"]
+
+            def cut_short() -> Iterator[Any]:
+                yield records[0]
+                raise VendorUnreachableError("cannot read the Westcoast export file past its first subscription")
+
+            class CutShort(list):  # type: ignore[type-arg]
+                def __iter__(self) -> Iterator[Any]:
+                    return cut_short()
+
+            connection.client["subscriptions"] = CutShort(records)
+            try:
+                yield
+            finally:
+                connection.client["subscriptions"] = records
+        return broken()
 
 
 class TestExternalPluginContract(VendorPluginContract):
@@ -121,6 +146,13 @@ def test_every_builtin_vendor_plugin_passes_the_conformance_kit():
                if ep.dist is not None and ep.dist.name == "psa-integrator"}
     assert builtin == {"also", "pax8", "westcoast_stub"}
     assert builtin <= {c.vendor for c in CONTRACTS}
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.vendor)
+def test_every_shipped_plugin_is_checked_per_customer_and_for_a_broken_listing(contract):
+    """No shipped plugin skips "a listing is complete or raises", and each names its customers."""
+    assert contract.broken_listing is not VendorPluginContract.broken_listing
+    assert contract.customer_ids
 
 
 def test_the_external_plugin_is_discovered_listed_configured_and_synced(external_plugin, cli, tmp_path, monkeypatch,
