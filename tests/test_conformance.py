@@ -20,6 +20,7 @@ from core.errors import VendorUnreachableError
 from core.testing import VendorPluginContract
 from core.types import Connection, VendorCustomer
 from plugins.also import sandbox as sb
+from plugins.pax8.sandbox_data import demo_data as pax8_demo_data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,6 +55,7 @@ class TestAlsoContract(VendorPluginContract):
 
 class TestPax8Contract(VendorPluginContract):
     vendor = "pax8"
+    customer_ids = tuple(c["id"] for c in pax8_demo_data().companies)
 
     @pytest.fixture
     def settings(self) -> Iterator[dict[str, Any]]:
@@ -73,8 +75,11 @@ class TestPax8Contract(VendorPluginContract):
                        customer: VendorCustomer) -> contextlib.AbstractContextManager[Any]:
         @contextlib.contextmanager
         def broken() -> Iterator[None]:  # the company's first page answers, the next fails: never half a list
-            self.pax8.state.data.by_company[customer.external_id] *= 150
-            rule = self.pax8.fault("/subscriptions", status=500, times=-1, company=customer.external_id, page=1)
+            subs = self.pax8.state.data.by_company.get(customer.external_id)
+            if subs:  # several pages of them (the same records again: only the paging matters here)
+                self.pax8.state.data.by_company[customer.external_id] = subs * (1 + 400 // len(subs))
+            rule = self.pax8.fault("/subscriptions", status=500, times=-1, company=customer.external_id,
+                                   page=1 if subs else None)
             try:
                 yield
             finally:
