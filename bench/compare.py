@@ -8,7 +8,9 @@ With ``--before DIR`` (a checkout of older code, e.g. ``git archive <commit> | t
 no-change re-sync is run twice, this code and DIR's (the same interpreter with ``PYTHONPATH=DIR``, its own
 database), one after the other against the same sandbox, so the two are compared under the same load.
 
-For each size it starts the ALSO sandbox in its own process (generated data, injected latency),
+For each size it starts a fake ALSO in its own process (``bench/fake_also.py``: the sandbox's generated
+data, every answer rendered once, asyncio with the latency on a timer; ``--server sandbox`` for the
+real sandbox; ``--pin`` keeps the fake on one CPU and the measured clients on the others),
 runs a first full sync with the real CLI (``integrator run --once`` in a subprocess), then for each
 in-flight count runs ``bench/minimal.py`` and a no-change ``integrator run --once`` with
 ``max_concurrency`` set to it, and reports for each: wall time, requests, CPU per request (user +
@@ -69,7 +71,7 @@ def measure(argv: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT
     """Run ``argv`` to its end: wall time, CPU (user + system) and peak RSS from wait4, RSS sampled."""
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=cwd)
+    proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=cwd, preexec_fn=_pinned_client)
     samples: list[float] = []
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -95,10 +97,24 @@ def load() -> str:
     return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def start_sandbox(companies: int, subs: int, latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
+PIN: dict[str, set[int]] = {}  # with --pin: "server" -> the fake's CPU, "client" -> the others
+
+
+def _pinned_client() -> None:
+    if "client" in PIN:
+        os.sched_setaffinity(0, PIN["client"])
+
+
+def start_sandbox(companies: int, subs: int, latency_ms: float,
+                  server: str = "fake") -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([str(BIN / "integrator"), "sandbox", "--port", str(port), "--companies", str(companies),
-                             "--subscriptions-per-company", str(subs), "--latency-ms", str(latency_ms)],
+    if server == "fake":
+        pin = ["--pin", str(next(iter(PIN["server"])))] if "server" in PIN else []
+        argv = [sys.executable, str(ROOT / "bench" / "fake_also.py"), "--port", str(port), *pin]
+    else:
+        argv = [str(BIN / "integrator"), "sandbox", "also", "--port", str(port)]
+    proc = subprocess.Popen([*argv, "--companies", str(companies), "--subscriptions-per-company", str(subs),
+                             "--latency-ms", str(latency_ms)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
@@ -138,8 +154,9 @@ def row(label: str, m: Measured, requests: int) -> str:
             f"  [{load()}]")
 
 
-def compare(companies: int, subs: int, latency_ms: float, in_flights: list[int], old: Path | None = None) -> None:
-    proc, url = start_sandbox(companies, subs, latency_ms)
+def compare(companies: int, subs: int, latency_ms: float, in_flights: list[int], old: Path | None = None,
+            server: str = "fake") -> None:
+    proc, url = start_sandbox(companies, subs, latency_ms, server)
     env = {**os.environ, "BENCH_PASSWORD": PASSWORD}
     old_env = {**env, "PYTHONPATH": str(old)} if old else env
     integrator = str(BIN / "integrator")
@@ -208,13 +225,21 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--in-flight", default="8,32", help="comma-separated")
     parser.add_argument("--before", type=Path, help="a checkout of older code, measured side by side")
+    parser.add_argument("--server", choices=("fake", "sandbox"), default="fake",
+                        help="bench/fake_also.py (asyncio, answers rendered once) or `integrator sandbox`")
+    parser.add_argument("--pin", action="store_true",
+                        help="the fake on the last CPU, the measured clients on the others")
     args = parser.parse_args()
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) > 1:
+            PIN["server"], PIN["client"] = {cpus[-1]}, set(cpus[:-1])
     sizes = [tuple(int(x) for x in size.lower().split("x")) for size in args.sizes.split(",")]
     SIZES_SEEN.extend(c for c, _ in sizes)
     print(f"machine: {os.cpu_count()} cores; {load()}")
     for companies, subs in sizes:
         compare(companies, subs, args.latency_ms, [int(x) for x in args.in_flight.split(",")],
-                args.before.resolve() if args.before else None)
+                args.before.resolve() if args.before else None, args.server)
 
 
 if __name__ == "__main__":

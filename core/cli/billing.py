@@ -39,6 +39,7 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
     """The charges of one month, per customer, from the licences' history.
 
     A change counts from the day (in billing.timezone) of the sync that saw it."""
+    from core.billing.months import month_notes
     from core.billing.report import compute_charges, parse_period, write_csv
     from core.host.plugins import vendor_names
     from core.shapes import dump
@@ -53,6 +54,7 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
         with app.sessions() as session:
             report = compute_charges(session, month, app.config.billing, mode=mode, customer=customer,
                                      vendor=vendor, known_vendors=vendor_names(app.pm))
+            notes = month_notes(session, month, app.config.billing, mode)  # running month, history start
     except UsageError as exc:
         logs.echo(f"integrator: error: {exc}", "error")
         sys.exit(USAGE_EXIT)
@@ -65,7 +67,8 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
         write_csv(report.lines, buffer)
         click.echo(buffer.getvalue(), nl=False)
     else:
-        click.echo(render_text(report, ctx.local_app.config.billing.timezone))
+        head, _, rest = render_text(report, ctx.local_app.config.billing.timezone).partition("\n")
+        click.echo("\n".join([head, *notes]) + (f"\n{rest}" if rest else ""))
 
 
 def render_text(report: ChargeReport, timezone: str) -> str:

@@ -253,8 +253,14 @@ def refresh_statistics(session: Session) -> None:
 def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str, LicenceChangeSet]],
                           run_id: int | None) -> None:
     """Write creates and updates, with one history row per changed field, as a few set-based statements
-    in the caller's transaction. ``changes`` pairs each change with its vendor company's id."""
+    in the caller's transaction. ``changes`` pairs each change with its vendor company's id.
+
+    Every history row of a run is dated at the run's start, not when it is written: a run across
+    midnight bills all its changes on one day, the day it started (README, Billing)."""
     stamp = clock.now()
+    seen_at = stamp
+    if run_id is not None:
+        seen_at = session.scalar(select(SyncRun.started_at).where(SyncRun.id == run_id)) or stamp
     history: list[dict[str, Any]] = []
     creates = [(cid, c) for cid, c in changes if c.licence_id is None]
     if creates:
@@ -265,7 +271,7 @@ def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str
             insert(table).returning(table.c.id, table.c.external_id, sort_by_parameter_order=True), rows)
         for (licence_id, _), (_, change) in zip(result.all(), creates, strict=True):
             history.append({"licence_id": licence_id, "sync_run_id": run_id, "field": "created", "old_value": None,
-                            "new_value": as_text(change.values.get("quantity")), "changed_at": stamp})
+                            "new_value": as_text(change.values.get("quantity")), "changed_at": seen_at})
     updates = [(cid, c) for cid, c in changes if c.licence_id is not None]
     if updates:
         session.execute(update(Licence), [
@@ -281,7 +287,7 @@ def apply_licence_changes(session: Session, vendor: str, changes: list[tuple[str
                 if name == "customer_id":  # a licence that moved: the history says between which customers
                     name, old, new = "customer", names.get(old, old), names.get(new, new)
                 history.append({"licence_id": change.licence_id, "sync_run_id": run_id, "field": name,
-                                "old_value": as_text(old), "new_value": as_text(new), "changed_at": stamp})
+                                "old_value": as_text(old), "new_value": as_text(new), "changed_at": seen_at})
     if history:
         session.execute(insert(LicenceChange.__table__), history)
 
