@@ -71,9 +71,9 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
         return
     click.echo(table(
         ["customer", "vendor", "id", "licence", "status", "vendor units", "psa qty", "vendor cost", "charge",
-         "margin", "cur"],
+         "margin", "cur", "reason"],
         [[ln.customer, ln.vendor, ln.external_id, ln.licence, ln.status.value, units(ln.vendor_units),
-          ln.psa_quantity, money(ln.vendor_cost), money(ln.charge), money(ln.margin), ln.currency]
+          ln.psa_quantity, money(ln.vendor_cost), money(ln.charge), money(ln.margin), ln.currency, ln.reason]
          for ln in result.lines],
         optional=["vendor", "margin", "vendor cost"],
         whole=["id", "vendor units", "psa qty", "vendor cost", "charge", "margin"]))

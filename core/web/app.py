@@ -108,7 +108,7 @@ async def home(request: Request, session: ConsoleSession) -> Response:
 # -- the application ----------------------------------------------------------------------------
 
 def routes() -> list[BaseRoute]:
-    from core.web import views_billing, views_runs, views_setup
+    from core.web import views_billing, views_reconcile, views_runs, views_setup
 
     return [
         Route("/", home),
@@ -118,6 +118,7 @@ def routes() -> list[BaseRoute]:
         *views_setup.ROUTES,
         *views_runs.ROUTES,
         *views_billing.ROUTES,
+        *views_reconcile.ROUTES,
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
 
