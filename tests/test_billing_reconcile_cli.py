@@ -95,7 +95,7 @@ def test_a_charge_for_a_subscription_the_psa_does_not_have_is_a_leak_and_exits_1
     # 136.00 + 3 x 4.00 billed; 155.50 charged
     assert result.json["totals"] == {"vendor_cost": "148.00", "charges": "155.50", "margin": "7.50",
                                      "leak": "12.00", "currency": "EUR"}
-    assert "1 leak(s)" in reconcile(synced, "--customer", "Contoso Ltd").err
+    assert "1 leak:" in reconcile(synced, "--customer", "Contoso Ltd").err
 
 
 def test_a_licence_deactivated_in_the_psa_but_still_billed_is_a_leak(synced, db):

@@ -98,10 +98,11 @@ def render_text(report: ChargeReport, timezone: str) -> str:
 
 def _totals(report: ChargeReport, customer: str | None) -> list[str]:
     from core.shapes import money
+    from core.text import counted
 
     lines = []
     for currency, totals in report.totals(customer).items():
-        unpriced = f" ({totals.unpriced} line(s) without a price)" if totals.unpriced else ""
+        unpriced = f" ({counted(totals.unpriced, 'line')} without a price)" if totals.unpriced else ""
         lines.append(f"total {money(totals.amount)} {currency or ''}".rstrip()
                      + f", cost {money(totals.cost)}, margin {money(totals.margin)}{unpriced}")
     kinds = report.by_kind(customer)
