@@ -167,17 +167,31 @@ class Deactivation:
     action: DeactivationAction
 
 
+@dataclass(frozen=True)
+class DemoChange:
+    """One change a demo sandbox makes at the "vendor" before the sync of ``day`` (day of the month),
+    for ``integrator demo --billing``: ``what`` says it in words, ``apply`` makes it."""
+
+    day: int
+    what: str
+    apply: Callable[[], None]
+
+
 @dataclass
 class DemoSandbox:
     """A running loopback stand-in of a vendor with demo data, for ``integrator demo``.
 
     ``settings`` is the ``integrations.<name>`` block that points at it (``${VAR:-default}``
-    may stand for a secret); ``stop`` shuts it down.
+    may stand for a secret); ``stop`` shuts it down. Optional, for ``integrator demo --billing``:
+    ``billing_customer`` (a customer of the demo data) and ``billing_story`` (what changes, on
+    which day of the month, between the daily syncs).
     """
 
     url: str
     settings: dict[str, Any]
     stop: Callable[[], None]
+    billing_customer: str | None = None
+    billing_story: list[DemoChange] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return f"DemoSandbox(url={self.url!r})"

@@ -155,7 +155,7 @@ def test_no_licences_no_charges(cli, config):
 
 def test_the_readmes_worked_example_is_what_the_command_prints(november):
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("**Worked example**")[1].split("## Plugins and hooks")[0]
+    section = readme.split("**Worked example**")[1].split("### See pro-rata")[0]
     blocks = [block.split("\n", 1)[1] for block in section.split("```\n$ ")[1:]]
     assert len(blocks) == 2
     arrears = november("billing", "charges", "--period", "2026-11", "--customer", "Contoso Ltd").out

@@ -118,9 +118,18 @@ def _show(app: App, say: Callable[..., None] = click.echo) -> None:
 @click.option("--dir", "folder", default="integrator-demo", show_default=True,
               help="Where the demo config and SQLite database are written.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (runs, customers, licences).")
+@click.option("--billing", is_flag=True,
+              help="Play a month on a controlled clock (day 1 import, day 11 a quantity up, day 21 a licence "
+                   "cancelled) and print its charges in arrears and in advance.")
 @click.pass_context
-def demo_cmd(ctx: click.Context, folder: str, as_json: bool) -> None:
+def demo_cmd(ctx: click.Context, folder: str, as_json: bool, billing: bool) -> None:
     """Start the built-in vendor sandboxes, sync customers and subscriptions into a local SQLite file, show them."""
     if Path(folder).exists() and not Path(folder).is_dir():
         raise click.BadParameter(f"{folder} is a file, not a folder", param_hint="--dir")
+    if billing:
+        if as_json:
+            raise click.BadParameter("--billing prints text only", param_hint="--json")
+        from core.cli.demo_billing import run_billing_demo
+
+        sys.exit(run_billing_demo(ctx.obj.pm, folder))
     sys.exit(run_demo(ctx.obj.pm, folder, as_json))

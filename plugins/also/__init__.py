@@ -72,16 +72,26 @@ def integrator_sandbox_command():  # type: ignore[no-untyped-def]
 
 @hookimpl
 def integrator_demo_sandbox() -> DemoSandbox:
+    from core.types import DemoChange
     from plugins.also import sandbox
+    from plugins.also import sandbox_controls as controls
 
     server = sandbox.SandboxServer(sandbox.make_state(), "127.0.0.1", 0).start()
-    return DemoSandbox(url=server.url, stop=server.stop, settings={
-        "url": server.url,
-        "username": sandbox.DEFAULT_USERNAME,
-        "password": "${ALSO_PASSWORD:-" + sandbox.DEFAULT_PASSWORD + "}",
-        "top_level_for_new_customers": "ALSO Customers",
-        "set_price_and_cost": True,
-    })
+    state = server.state
+    story = [  # Contoso Ltd: Exchange Online (Plan 1) 5 -> 10 on day 11; Business Basic cancelled on day 21
+        DemoChange(11, "Exchange Online (Plan 1) at Contoso Ltd goes from 5 to 10",
+                   lambda: controls.change(state, 200100, {"quantity": 10}) and None),
+        DemoChange(21, "Microsoft 365 Business Basic at Contoso Ltd (25) is cancelled",
+                   lambda: controls.change(state, 200101, {"status": "Terminated"}) and None),
+    ]
+    return DemoSandbox(url=server.url, stop=server.stop, billing_customer="Contoso Ltd", billing_story=story,
+                       settings={
+                           "url": server.url,
+                           "username": sandbox.DEFAULT_USERNAME,
+                           "password": "${ALSO_PASSWORD:-" + sandbox.DEFAULT_PASSWORD + "}",
+                           "top_level_for_new_customers": "ALSO Customers",
+                           "set_price_and_cost": True,
+                       })
 
 
 @hookimpl

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from xml.sax.saxutils import escape
 
+from plugins.also import sandbox_controls
 from plugins.also.client import API_PATH
 from plugins.also.sandbox_data import (  # noqa: F401 - the datasets, re-exported for the sandbox's users
     DEMO_SKUS,
@@ -140,11 +141,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, _fault_xml(message, expired), "application/xml; charset=utf-8", headers)
 
     def do_GET(self) -> None:  # noqa: N802
-        self._send(405, b"<html><body>Method not allowed</body></html>", "text/html")
+        if not sandbox_controls.handle(self, "GET", b"", loopback=_is_loopback(self.client_address[0])):
+            self._send(405, b"<html><body>Method not allowed</body></html>", "text/html")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        if not sandbox_controls.handle(self, "DELETE", b"", loopback=_is_loopback(self.client_address[0])):
+            self._send(405, b"<html><body>Method not allowed</body></html>", "text/html")
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if sandbox_controls.handle(self, "POST", raw, loopback=_is_loopback(self.client_address[0])):
+            return
         if self.path == "/_sandbox/control":
             self._control(raw)
             return
