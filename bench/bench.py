@@ -44,7 +44,7 @@ def control(url: str, command: dict[str, Any]) -> dict[str, Any]:
 
 def start_sandbox(companies: int, subs: int, latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "--port", str(port), "--companies",
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "also", "--port", str(port), "--companies",
                              str(companies), "--subscriptions-per-company", str(subs), "--latency-ms", str(latency_ms)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

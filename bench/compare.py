@@ -112,7 +112,7 @@ def start_sandbox(companies: int, subs: int, latency_ms: float,
         pin = ["--pin", str(next(iter(PIN["server"])))] if "server" in PIN else []
         argv = [sys.executable, str(ROOT / "bench" / "fake_also.py"), "--port", str(port), *pin]
     else:
-        argv = [str(BIN / "integrator"), "sandbox", "--port", str(port)]
+        argv = [str(BIN / "integrator"), "sandbox", "also", "--port", str(port)]
     proc = subprocess.Popen([*argv, "--companies", str(companies), "--subscriptions-per-company", str(subs),
                              "--latency-ms", str(latency_ms)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

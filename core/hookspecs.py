@@ -173,7 +173,7 @@ def integrator_sandbox_command() -> click.Command:
 
 @hookspec(firstresult=True)
 def integrator_display_name() -> str:
-    """Return the vendor's name as people write it (``"ALSO"``, ``"Pax8"``), for tables, the console
+    """Return the vendor's name as people write it (its brand, not its entry-point name), for tables, the console
     and messages. The plugin name (the key under ``integrations:``) stays what commands take.
 
     Optional: without it, the plugin name is shown. Keep it short (at most 40 characters).

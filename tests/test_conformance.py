@@ -16,15 +16,18 @@ from typing import Any
 
 import pytest
 
+from core.errors import VendorUnreachableError
 from core.testing import VendorPluginContract
 from core.types import Connection, VendorCustomer
 from plugins.also import sandbox as sb
+from plugins.pax8.sandbox_data import demo_data as pax8_demo_data
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 class TestAlsoContract(VendorPluginContract):
     vendor = "also"
+    customer_ids = tuple(str(c["AccountId"]) for c in sb.demo_data().companies)
 
     @pytest.fixture
     def settings(self, sandbox: sb.SandboxServer) -> dict[str, Any]:
@@ -50,8 +53,45 @@ class TestAlsoContract(VendorPluginContract):
         return broken()
 
 
+class TestPax8Contract(VendorPluginContract):
+    vendor = "pax8"
+    customer_ids = tuple(c["id"] for c in pax8_demo_data().companies)
+
+    @pytest.fixture
+    def settings(self) -> Iterator[dict[str, Any]]:
+        from plugins.pax8 import sandbox as pax8_sandbox
+
+        self.pax8 = pax8_sandbox.SandboxServer(pax8_sandbox.make_state(), "127.0.0.1", 0).start()
+        yield {"url": self.pax8.url, "client_id": pax8_sandbox.DEFAULT_CLIENT_ID,
+               "client_secret": pax8_sandbox.DEFAULT_CLIENT_SECRET, "retries": 1, "backoff_seconds": 0.01,
+               "requests_per_minute": 100_000}
+        self.pax8.stop()
+
+    @pytest.fixture
+    def bad_settings(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return {**settings, "client_secret": "wrong-secret"}
+
+    def broken_listing(self, connection: Connection,
+                       customer: VendorCustomer) -> contextlib.AbstractContextManager[Any]:
+        @contextlib.contextmanager
+        def broken() -> Iterator[None]:  # the company's first page answers, the next fails: never half a list
+            subs = self.pax8.state.data.by_company.get(customer.external_id)
+            if subs:  # several pages of them (the same records again: only the paging matters here)
+                self.pax8.state.data.by_company[customer.external_id] = subs * (1 + 400 // len(subs))
+            rule = self.pax8.fault("/subscriptions", status=500, times=-1, company=customer.external_id,
+                                   page=1 if subs else None)
+            try:
+                yield
+            finally:
+                with self.pax8.state.lock:
+                    self.pax8.state.faults.remove(rule)
+                self.pax8.state.data.reindex()
+        return broken()
+
+
 class TestWestcoastContract(VendorPluginContract):
     vendor = "westcoast_stub"
+    customer_ids = ("WC-100", "WC-101")
 
     @pytest.fixture
     def settings(self) -> dict[str, Any]:
@@ -60,6 +100,28 @@ class TestWestcoastContract(VendorPluginContract):
     @pytest.fixture
     def bad_settings(self, tmp_path: Path) -> dict[str, Any]:
         return {"file": str(tmp_path / "none.json")}
+
+    def broken_listing(self, connection: Connection,
+                       customer: VendorCustomer) -> contextlib.AbstractContextManager[Any]:
+        """The export's subscriptions cannot be read past the first record (a file cut short)."""
+        @contextlib.contextmanager
+        def broken() -> Iterator[None]:
+            records = connection.client["subscriptions"]
+
+            def cut_short() -> Iterator[Any]:
+                yield records[0]
+                raise VendorUnreachableError("cannot read the Westcoast export file past its first subscription")
+
+            class CutShort(list):  # type: ignore[type-arg]
+                def __iter__(self) -> Iterator[Any]:
+                    return cut_short()
+
+            connection.client["subscriptions"] = CutShort(records)
+            try:
+                yield
+            finally:
+                connection.client["subscriptions"] = records
+        return broken()
 
 
 class TestExternalPluginContract(VendorPluginContract):
@@ -81,14 +143,21 @@ class TestExternalPluginContract(VendorPluginContract):
         return {"api_key": "bad-key"}
 
 
-CONTRACTS = [TestAlsoContract, TestWestcoastContract]
+CONTRACTS = [TestAlsoContract, TestPax8Contract, TestWestcoastContract]
 
 
 def test_every_builtin_vendor_plugin_passes_the_conformance_kit():
     builtin = {ep.name for ep in entry_points(group="integrator")
                if ep.dist is not None and ep.dist.name == "psa-integrator"}
-    assert builtin == {"also", "westcoast_stub"}
+    assert builtin == {"also", "pax8", "westcoast_stub"}
     assert builtin <= {c.vendor for c in CONTRACTS}
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.vendor)
+def test_every_shipped_plugin_is_checked_per_customer_and_for_a_broken_listing(contract):
+    """No shipped plugin skips "a listing is complete or raises", and each names its customers."""
+    assert contract.broken_listing is not VendorPluginContract.broken_listing
+    assert contract.customer_ids
 
 
 def test_the_external_plugin_is_discovered_listed_configured_and_synced(external_plugin, cli, tmp_path, monkeypatch,

@@ -174,6 +174,7 @@ def test_demo_runs_everything_on_embedded_defaults(cli, tmp_path, monkeypatch):
     assert result.code == 0, result.err
     assert "Müller & Söhne GmbH" in result.out and "Exchange Online (Plan 1)" in result.out
     assert "also subscriptions (ok): 16 created" in result.out
+    assert "pax8 subscriptions (ok): 10 created" in result.out and "Contoso Dental" in result.out
     assert (tmp_path / "demo" / "integrator.db").exists()
 
 
@@ -183,8 +184,8 @@ def test_sandbox_command_serves_the_api_in_the_foreground(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "--port", str(port), "--password", "pw"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "also", "--port", str(port),
+                             "--password", "pw"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         def answer():
             request = urllib.request.Request(

@@ -598,7 +598,7 @@ def test_the_sandbox_accepts_the_credentials_it_is_given(tmp_path):
 
     import requests
 
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "--port", "0", "--json",
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "also", "--port", "0", "--json",
                              "--username", "u@example.test", "--password", "pw-123"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

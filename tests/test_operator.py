@@ -222,8 +222,9 @@ def test_an_empty_config_is_refused_and_creates_no_database(cli, tmp_path):
     ("history", "--limit", "-1"), ("history", "--limit", "99999999999999999999999"),
     ("status", "--max-age-hours", "nan"), ("status", "--max-age-hours", "inf"),
     ("status", "--max-age-hours", "1e300"), ("status", "--max-age-hours", "-2"),
-    ("sandbox", "--port", "99999"), ("sandbox", "--port", "-1"), ("sandbox", "--latency-ms", "-5"),
-    ("sandbox", "--companies", "-3"),
+    ("sandbox", "also", "--port", "99999"), ("sandbox", "also", "--port", "-1"),
+    ("sandbox", "also", "--latency-ms", "-5"), ("sandbox", "also", "--companies", "-3"),
+    ("sandbox", "pax8", "--latency-ms", "nan"), ("sandbox", "pax8", "--companies", "0"),
 ])
 def test_absurd_numbers_are_refused_with_one_line(cli, config, args):
     result = cli(*args)
@@ -238,7 +239,7 @@ def test_a_taken_port_is_a_usage_error_for_the_sandbox_as_for_the_console(cli, c
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = cli("sandbox", "--port", str(port))
+        result = cli("sandbox", "also", "--port", str(port))
     assert result.code == 2 and one_line(result) and f"127.0.0.1:{port}" in result.err
 
 
@@ -467,7 +468,7 @@ def test_every_command_that_prints_something_takes_json(cli):
 
 
 def test_sandbox_and_demo_json(cli, tmp_path, monkeypatch):
-    proc = spawn("sandbox", "--port", "0", "--json")
+    proc = spawn("sandbox", "also", "--port", "0", "--json")
     assert proc.stdout is not None
     served = json.loads(proc.stdout.readline())
     assert served["url"].startswith("http://127.0.0.1:") and served["companies"] == 12
@@ -476,8 +477,11 @@ def test_sandbox_and_demo_json(cli, tmp_path, monkeypatch):
     monkeypatch.delenv("INTEGRATOR_CONFIG", raising=False)
     result = cli("demo", "--dir", str(tmp_path / "demo"), "--json")
     assert result.code == 0
-    assert [r["entity"] for r in result.json["runs"]] == ["customers", "subscriptions"]
-    assert len(result.json["customers"]) == 11 and result.json["licences"]
+    assert [(r["vendor"], r["entity"]) for r in result.json["runs"]] == [
+        ("also", "customers"), ("also", "subscriptions"), ("pax8", "customers"), ("pax8", "subscriptions")]
+    # Pax8's five live companies: Tailspin Toys Inc. and Northwind Traders map to ALSO's customers of that name
+    assert len(result.json["customers"]) == 11 + 3 and result.json["licences"]
+    assert set(result.json["sandboxes"]) == {"also", "pax8"}
 
 
 def test_a_password_inside_a_url_in_the_config_is_never_echoed(cli, write_config, tmp_path):

@@ -219,14 +219,14 @@ def _kit_fixtures(vendor: str):  # type: ignore[no-untyped-def]
 
 
 def test_the_kit_fails_a_plugin_that_returns_odd_records(install_plugin):
-    from core.testing import VendorPluginContract
+    from core.testing import EVERY, VendorPluginContract
 
     install_plugin("kitodd", PLUGIN.format(mode="odd_values", name="kitodd"))
     pm, _, _, connection, customers = _kit_fixtures("kitodd")
     kit = VendorPluginContract()
     kit.vendor = "kitodd"
     with pytest.raises(AssertionError, match="currency input should be a valid string"):
-        kit.test_subscriptions_are_valid_core_records_of_their_customer(pm, connection, customers)
+        kit.test_subscriptions_are_valid_core_records_of_their_customer(pm, connection, customers, EVERY)
 
 
 def test_the_kit_fails_a_plugin_whose_listing_is_not_thread_safe(install_plugin):

@@ -17,7 +17,7 @@ from core.sync.connection import connected_line
 from core.types import Address, Connection, VendorAccount, VendorCustomer, VendorSubscription
 
 ROOT = Path(__file__).resolve().parent.parent
-VENDOR_WORDS = re.compile(r"\bALSO\b|\bAlso\b|[\"']also[\"']|plugins\.also|westcoast|[Pp]ax8|\be\.g\. also\b")
+VENDOR_WORDS = re.compile(r"\bALSO\b|[\"']also[\"']|plugins\.also|westcoast|[Pp]ax8|\be\.g\. also\b")
 UUID = "0b6d7c35-4a3e-4f55-9a70-3c1e2d4b5a60"
 
 

@@ -100,3 +100,11 @@ def test_the_console_shows_a_message_for_a_too_long_external_id_not_an_error_pag
         assert answer.status_code == 200, answer.status_code
         assert "--external-id is 65 characters long; the PSA keeps at most 64" in " ".join(flashes(answer.text))
     assert db.query("SELECT count(*) FROM customer_mappings")[0][0] == 0
+
+
+def test_a_too_long_top_level_in_the_config_is_a_config_error_naming_the_key(cli, write_config, db):
+    path = write_config(top_level_for_new_customers="T" * 256)
+    result = cli("import", "customers", "also")
+    assert result.code == 2, (result.code, result.err)
+    assert len(result.err.strip().splitlines()) == 1
+    assert str(path) in result.err and "top_level_for_new_customers" in result.err and "255" in result.err

@@ -57,7 +57,7 @@ def test_every_page_fits_a_desktop_and_a_phone(browser, filled_console):  # noqa
     month = datetime.now(UTC).strftime("%Y-%m")
     pages = {"integrations": "/integrations", "mappings": "/mappings", "imports": "/imports", "job": job,
              "licences": "/licences", "history": "/history", "billing": f"/billing?period={month}",
-             "not-found": "/no-such-page"}
+             "reconcile": f"/billing/reconcile?period={month}", "not-found": "/no-such-page"}
     for width in WIDTHS:
         context = browser.new_context(viewport={"width": width, "height": 844 if width < 800 else 860})
         page = context.new_page()

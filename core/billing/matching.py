@@ -31,6 +31,17 @@ class Status(enum.Enum):
     UNMAPPED = "unmapped"  # billed for a vendor company that is mapped to no customer
 
 
+#: What each status means when the line carries no more precise note.
+REASONS = {
+    Status.LEAK: "billed by the vendor, not charged to the customer",
+    Status.NOT_BILLED_BY_VENDOR: "charged to the customer, not on the vendor's invoice",
+    Status.UNITS_DIFFER: "the vendor's units and the PSA's quantity differ on some days",
+    Status.NEGATIVE_MARGIN: "the charge is below the vendor's cost",
+    Status.MATCHED: "the invoice and the charge agree",
+    Status.UNMAPPED: "billed for a vendor company that is mapped to no customer",
+}
+
+
 class ChargeLike(Protocol):
     """What reconciliation reads of ``core.billing.report.ChargeLine`` (one stretch of a licence's month)."""
 
@@ -75,6 +86,11 @@ class ReconciliationLine:
     @property
     def margin(self) -> Decimal:
         return (self.charge or ZERO) - (self.vendor_cost or ZERO)
+
+    @property
+    def reason(self) -> str:
+        """Why the line has its status, in plain words (the text table's and the console's "reason")."""
+        return self.note or REASONS[self.status]
 
     @property
     def leak(self) -> Decimal:

@@ -18,6 +18,7 @@ from core.db.store import find_customer
 from core.errors import UsageError
 from core.host.plugins import VendorFacade
 from core.shapes import money
+from core.text import counted
 from core.types import Listing, VendorCharge
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ def leak_alert(result: Reconciliation) -> dict[str, Any] | None:
         return None
     amounts = ", ".join(f"{money(t.leak)} {cur or ''}".strip()
                         for cur, t in result.totals_by_currency().items() if t.leak)
-    return {"summary": f"{result.period}: {len(leaks)} subscription(s) billed by the vendor and not charged "
+    return {"summary": f"{result.period}: {counted(len(leaks), 'subscription')} billed by the vendor and not charged "
                        f"({amounts})", "period": result.period, "lines": [line_json(ln) for ln in leaks]}
 
 

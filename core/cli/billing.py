@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from core.cli import logs
-from core.cli.output import fill, table
+from core.cli.output import table
 from core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
     """The charges of one month, per customer, from the licences' history.
 
     A change counts from the day (in billing.timezone) of the sync that saw it."""
+    from core.billing.months import month_notes
     from core.billing.report import compute_charges, parse_period, write_csv
     from core.host.plugins import vendor_names
     from core.shapes import dump
@@ -53,6 +54,7 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
         with app.sessions() as session:
             report = compute_charges(session, month, app.config.billing, mode=mode, customer=customer,
                                      vendor=vendor, known_vendors=vendor_names(app.pm))
+            notes = month_notes(session, month, app.config.billing, mode)  # running month, history start
     except UsageError as exc:
         logs.echo(f"integrator: error: {exc}", "error")
         sys.exit(USAGE_EXIT)
@@ -65,11 +67,12 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
         write_csv(report.lines, buffer)
         click.echo(buffer.getvalue(), nl=False)
     else:
-        click.echo(render_text(report, ctx.local_app.config.billing.timezone))
+        head, _, rest = render_text(report, ctx.local_app.config.billing.timezone).partition("\n")
+        click.echo("\n".join([head, *notes]) + (f"\n{rest}" if rest else ""))
 
 
 def render_text(report: ChargeReport, timezone: str) -> str:
-    """Per customer its lines, total, cost and margin; then the totals; flagged cycles explained."""
+    """Per customer its lines, total, cost and margin and the subtotal of each kind; then the totals."""
     from core.shapes import money
 
     out = [f"Charges for {report.period} ({report.mode}, days in {timezone})"]
@@ -79,7 +82,7 @@ def render_text(report: ChargeReport, timezone: str) -> str:
         out += ["", customer, table(
             ["licence", "id", "kind", "from", "to", "days", "qty", "unit price", "amount", "unit cost", "cost",
              "cur"],
-            [[f"{ln.licence}{' *' if ln.non_monthly else ''}", ln.external_id, ln.kind, ln.start.isoformat(),
+            [[ln.licence, ln.external_id, ln.kind, ln.start.isoformat(),
               ln.end.isoformat(), f"{ln.days}/{ln.period_days}", ln.quantity, money(ln.unit_price, unit=True),
               money(ln.amount), money(ln.unit_cost, unit=True), money(ln.cost), ln.currency]
              for ln in lines], indent=2, optional=["unit cost", "cost", "kind"],
@@ -87,19 +90,20 @@ def render_text(report: ChargeReport, timezone: str) -> str:
         out += [f"  {line}" for line in _totals(report, customer)]
     if report.lines:
         out += ["", "All customers"] + [f"  {line}" for line in _totals(report, None)]
-    flagged = {(ln.licence, ln.external_id, ln.billing_cycle) for ln in report.flagged()}
-    if flagged:
-        out += ["", fill("* billed on a non-monthly cycle, charged here as monthly: "
-                         + "; ".join(f"{name} ({ident}): {cycle}" for name, ident, cycle in sorted(flagged)))]
     return "\n".join(out)
 
 
 def _totals(report: ChargeReport, customer: str | None) -> list[str]:
     from core.shapes import money
+    from core.text import counted
 
     lines = []
     for currency, totals in report.totals(customer).items():
-        unpriced = f" ({totals.unpriced} line(s) without a price)" if totals.unpriced else ""
+        unpriced = f" ({counted(totals.unpriced, 'line')} without a price)" if totals.unpriced else ""
         lines.append(f"total {money(totals.amount)} {currency or ''}".rstrip()
                      + f", cost {money(totals.cost)}, margin {money(totals.margin)}{unpriced}")
+    kinds = report.by_kind(customer)
+    if len(kinds) > 1:
+        lines.append("by kind: " + ", ".join(f"{kind} {money(t.amount)} {cur or ''}".rstrip()
+                                             for (kind, cur), t in kinds.items()))
     return lines

@@ -59,7 +59,7 @@ class Context:
         return self._apps[secrets]
 
     def display(self, vendor: str) -> str:
-        """The vendor's name as people write it ("ALSO"), from its plugin."""
+        """The vendor's name as people write it, from its plugin."""
         from core.host.plugins import display_name
 
         return display_name(self.pm, vendor)

@@ -61,7 +61,7 @@ def history_cmd(ctx: Context, as_json: bool, limit: int) -> None:
 @json_option
 @click.option("--max-age-hours", type=FiniteFloat(low=0.001, high=24 * 366 * 10), default=None,
               help="How old the last completed sync (ok or partial) may be [default: stale_after_hours, 26].")
-@click.option("--strict", is_flag=True, help="Also exit 3 when an integration's last run was partial or failed.")
+@click.option("--strict", is_flag=True, help="Exit 3 as well when an integration's last run was partial or failed.")
 @pass_ctx
 def status_cmd(ctx: Context, as_json: bool, max_age_hours: float | None, strict: bool) -> None:
     """Each integration's last sync, last error and the errors of its last run; exits 3 when a scheduled

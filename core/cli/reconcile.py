@@ -60,6 +60,7 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
     from core.billing.reconcile import CSV_FIELDS, csv_rows, report_json, units
     from core.cli.output import table
     from core.shapes import dump, money
+    from core.text import counted
 
     if as_json:
         click.echo(dump(report_json(result)))
@@ -71,9 +72,9 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
         return
     click.echo(table(
         ["customer", "vendor", "id", "licence", "status", "vendor units", "psa qty", "vendor cost", "charge",
-         "margin", "cur"],
+         "margin", "cur", "reason"],
         [[ln.customer, ln.vendor, ln.external_id, ln.licence, ln.status.value, units(ln.vendor_units),
-          ln.psa_quantity, money(ln.vendor_cost), money(ln.charge), money(ln.margin), ln.currency]
+          ln.psa_quantity, money(ln.vendor_cost), money(ln.charge), money(ln.margin), ln.currency, ln.reason]
          for ln in result.lines],
         optional=["vendor", "margin", "vendor cost"],
         whole=["id", "vendor units", "psa qty", "vendor cost", "charge", "margin"]))
@@ -85,5 +86,5 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
                         for cur, t in result.totals_by_currency().items()]))
     leaks = [ln for ln in result.lines if ln.status is Status.LEAK]
     if leaks:
-        logs.echo(f"{len(leaks)} leak(s): billed by the vendor and not charged to the customer", "error")
+        logs.echo(f"{counted(len(leaks), 'leak')}: billed by the vendor and not charged to the customer", "error")
 

@@ -72,7 +72,7 @@ class VendorSettings(StrictModel):
     """Settings common to every vendor integration (``integrations.<name>`` in the YAML)."""
 
     enabled: bool = True
-    top_level_for_new_customers: str | None = None
+    top_level_for_new_customers: str | None = Field(default=None, max_length=255)  # the customers column
     update_main_site_address: bool = False
     customer_subscriptions_to_import: Literal["all"] | list[str | int] = "all"
     set_price_and_cost: bool = False

@@ -22,7 +22,7 @@ class ManualMapping:
     checked: str  # "found at the vendor", "not checked (--no-check)" or "could not check: <why>"
     warning: str | None = None  # set when the vendor could not be asked
 
-    shown: str = ""  # the vendor's display name ("ALSO")
+    shown: str = ""  # the vendor's display name (its brand as written)
 
     def line(self) -> str:
         row = self.mapping

@@ -21,7 +21,12 @@ their own that serves data (a loopback server, a file, hard-coded records)::
 ``pytest`` then checks the whole contract: the plugin loads through its entry point with every
 required hook; it returns the core's types with valid values; its errors are typed one-liners;
 a listing is complete or raises; ``list_subscriptions`` is safe on many threads sharing one
-connection; ``deactivate`` decides once per licence; no secret shows in a repr or an error.
+connection; ``deactivate`` decides once per licence; its invoice lines (``integrator_list_charges``,
+when it has that hook) are valid charges; no secret shows in a repr or an error.
+
+With ``customer_ids`` set (the ids of the customers the served data holds) every per-customer check
+runs once per customer, the customer in the test id (``test_a_listing_is_complete_or_raises[customer=C-7]``),
+as Singer's ``get_tap_test_class`` runs one test per stream: a failure names the customer it failed for.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pluggy
@@ -46,11 +52,12 @@ from core.types import (
     Disappearance,
     LicenceGone,
     Listing,
+    VendorCharge,
     VendorCustomer,
     VendorSubscription,
 )
 
-__all__ = ["VendorPluginContract", "call_hook", "secret_values"]
+__all__ = ["EVERY", "VendorPluginContract", "call_hook", "secret_values"]
 
 
 def call_hook(pm: pluggy.PluginManager, vendor: str, hook: str, **kwargs: Any) -> Any:
@@ -68,12 +75,23 @@ class VendorPluginContract:
     - optionally ``broken_listing(connection, customer)``: a context manager under which the
       vendor fails part-way through that customer's listing (the kit checks the plugin raises
       rather than returning what it had); without it that check is skipped;
-    - optionally ``secrets``: further strings that must never appear in a repr or an error.
+    - optionally ``secrets``: further strings that must never appear in a repr or an error;
+    - optionally ``customer_ids``: the served customers' ids, for one test per customer;
+    - optionally ``charges_month``: (year, month) whose invoice lines the charges checks read
+      [default: last month].
     """
 
     vendor: str = ""
     secrets: tuple[str, ...] = ()
     threads: int = 8
+    customer_ids: tuple[str, ...] = ()
+    charges_month: tuple[int, int] | None = None
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """One test per customer for the checks that take ``customer_id`` (pytest calls this per class)."""
+        if "customer_id" in metafunc.fixturenames:
+            ids = list(self.customer_ids) or [EVERY]
+            metafunc.parametrize("customer_id", ids, ids=[f"customer={i}" if i != EVERY else i for i in ids])
 
     # -- the author's part ------------------------------------------------------------------
 
@@ -115,6 +133,13 @@ class VendorPluginContract:
         listing = call_hook(plugin_manager, self.vendor, "integrator_list_customers", connection=connection)
         assert isinstance(listing, Listing), f"integrator_list_customers returned {type(listing).__name__}"
         return list(listing.items)
+
+    def _chosen(self, customers: list[VendorCustomer], customer_id: str) -> list[VendorCustomer]:
+        if customer_id == EVERY:
+            return customers
+        chosen = [c for c in customers if c.external_id == customer_id]
+        assert chosen, f"customer {customer_id!r} (in customer_ids) is not in the plugin's customer listing"
+        return chosen
 
     def _subscriptions(self, pm: pluggy.PluginManager, connection: Connection,
                        customer: VendorCustomer) -> Listing[VendorSubscription]:
@@ -163,9 +188,8 @@ class VendorPluginContract:
 
     def test_subscriptions_are_valid_core_records_of_their_customer(
             self, plugin_manager: pluggy.PluginManager, connection: Connection,
-            customers: list[VendorCustomer]) -> None:
-        seen = 0
-        for customer in customers:
+            customers: list[VendorCustomer], customer_id: str) -> None:
+        for customer in self._chosen(customers, customer_id):
             listing = self._subscriptions(plugin_manager, connection, customer)
             for sub in listing.items:
                 errors = record_errors(sub, VendorSubscription)
@@ -174,12 +198,16 @@ class VendorPluginContract:
                     f"{sub.external_id} was listed for {customer.external_id} but names {sub.customer_external_id}")
             ids = [s.external_id for s in listing.items]
             assert len(set(ids)) == len(ids), f"a subscription id is listed twice for {customer.external_id}"
-            seen += len(ids)
-        assert seen, "the served data should hold at least one subscription"
+
+    def test_the_served_data_holds_subscriptions(self, plugin_manager: pluggy.PluginManager,
+                                                 connection: Connection, customers: list[VendorCustomer]) -> None:
+        assert any(self._subscriptions(plugin_manager, connection, c).items for c in customers), (
+            "the served data should hold at least one subscription")
 
     def test_a_listing_is_complete_or_raises(self, plugin_manager: pluggy.PluginManager, connection: Connection,
-                                             customers: list[VendorCustomer]) -> None:
-        customer = max(customers, key=lambda c: len(self._subscriptions(plugin_manager, connection, c).items))
+                                             customers: list[VendorCustomer], customer_id: str) -> None:
+        chosen = self._chosen(customers, customer_id)
+        customer = max(chosen, key=lambda c: len(self._subscriptions(plugin_manager, connection, c).items))
         first = self._subscriptions(plugin_manager, connection, customer)
         again = self._subscriptions(plugin_manager, connection, customer)
         assert sorted(s.external_id for s in again.items) == sorted(s.external_id for s in first.items)
@@ -213,6 +241,35 @@ class VendorPluginContract:
         actions = {d.external_id: d.action for d in decisions}
         assert actions["t-1"] is DeactivationAction.DEACTIVATE, "a licence terminated upstream becomes inactive"
 
+    # -- the charges suite (integrator_list_charges: the vendor's invoice lines) -------------------
+
+    def _charges(self, facade: VendorFacade, pm: pluggy.PluginManager, connection: Connection) -> Listing[Any]:
+        if not facade.implements("integrator_list_charges"):
+            pytest.skip(f"{self.vendor} has no integrator_list_charges: billing reconcile says 'no invoice data'")
+        year, month = self.charges_month or _last_month()
+        listing = call_hook(pm, self.vendor, "integrator_list_charges", connection=connection, year=year,
+                            month=month)
+        assert isinstance(listing, Listing), f"integrator_list_charges returned {type(listing).__name__}"
+        return listing
+
+    def test_charges_are_valid_core_records(self, facade: VendorFacade, plugin_manager: pluggy.PluginManager,
+                                            connection: Connection) -> None:
+        listing = self._charges(facade, plugin_manager, connection)
+        for charge in listing.items:
+            errors = record_errors(charge, VendorCharge)
+            assert not errors, f"charge {getattr(charge, 'subscription_external_id', charge)!r}: {'; '.join(errors)}"
+            assert charge.start <= charge.end, f"charge {charge.subscription_external_id}: ends before it starts"
+        for problem in listing.problems:
+            assert problem.describe().strip() and "\n" not in problem.describe()
+
+    def test_charges_are_the_same_when_asked_twice(self, facade: VendorFacade, plugin_manager: pluggy.PluginManager,
+                                                   connection: Connection) -> None:
+        def key(listing: Listing[Any]) -> list[tuple[Any, ...]]:
+            return sorted((c.subscription_external_id, c.start, c.end, c.units, c.cost) for c in listing.items)
+
+        assert key(self._charges(facade, plugin_manager, connection)) == key(
+            self._charges(facade, plugin_manager, connection)), "a month's invoice lines changed between two reads"
+
     def test_no_secret_in_reprs_or_errors(self, plugin_manager: pluggy.PluginManager, connection: Connection,
                                           vendor_settings: VendorSettings, customers: list[VendorCustomer]) -> None:
         secrets = self._secrets(vendor_settings)
@@ -227,3 +284,11 @@ class VendorPluginContract:
 
     def _secrets(self, settings: BaseModel) -> list[str]:
         return [s for s in secret_values(settings) + list(self.secrets) if len(s) >= 4]
+
+
+EVERY = "every-customer"
+
+
+def _last_month(today: date | None = None) -> tuple[int, int]:
+    today = today or datetime.now(UTC).date()
+    return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)

@@ -60,7 +60,16 @@ async def billing_page(request: Request, session: ConsoleSession) -> Response:
         context["report"] = report
         context["groups"] = [(name, lines, report.totals(name)) for name, lines in report.by_customer().items()]
         context["csv_query"] = urlencode({k: v for k, v in filters.items() if v})
+        context["month_notes"] = await run_in_threadpool(_notes, console.app, report)
     return console.render(request, session, "billing.html", **context)
+
+
+def _notes(app: App, report: Any) -> list[str]:
+    """The running month and the history's start, as `billing charges` says them (core.billing.months)."""
+    from core.billing.months import month_notes
+
+    with app.sessions() as session:
+        return month_notes(session, report.period, app.config.billing, report.mode)
 
 
 @page

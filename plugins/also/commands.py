@@ -1,4 +1,4 @@
-"""The ALSO plugin's own command: ``integrator sandbox``."""
+"""The ALSO plugin's sandbox command: ``integrator sandbox also``."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
-    from plugins.also.sandbox import SandboxState
+    from plugins.also.sandbox_state import SandboxState
 
 PATH = "/_control/subscriptions"
 STATUSES = ("Active", "Suspended", "Terminated")
@@ -97,7 +97,7 @@ def change(state: SandboxState, ident: int, changes: dict[str, Any]) -> dict[str
 
 def add(state: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
     """A new subscription of an existing company; returns it as viewed."""
-    from plugins.also.sandbox import subscription
+    from plugins.also.sandbox_data import subscription
 
     unknown = set(body) - {"company", "name", "quantity", "price", "cost", "currency", "id"}
     if unknown:

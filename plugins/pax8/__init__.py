@@ -118,3 +118,8 @@ def integrator_list_charges(connection: Connection, year: int, month: int) -> Li
     from plugins.pax8.invoices import list_charges
 
     return list_charges(connection.client, year, month)
+
+
+@hookimpl
+def integrator_display_name() -> str:
+    return TITLE
