@@ -15,6 +15,7 @@ import importlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -36,9 +37,16 @@ T = TypeVar("T")
 Result = tuple[Listing[VendorSubscription] | None, str | None]
 
 
-def processes_for(customers: int, connection: Connection) -> int:
+def _module_of(facade: VendorFacade) -> str | None:
+    """The importable module the vendor's plugin is (a worker process registers it again), else None."""
+    plugin = facade.plugin()
+    name = getattr(plugin, "__name__", None)
+    return name if isinstance(name, str) and sys.modules.get(name) is plugin else None
+
+
+def processes_for(customers: int, connection: Connection, facade: VendorFacade) -> int:
     """How many listing worker processes this run uses: 0 means threads only."""
-    if connection.share is None:
+    if connection.share is None or _module_of(facade) is None:
         return 0
     raw = os.environ.get(ENV, "").strip()
     if raw:
@@ -85,17 +93,19 @@ class ListingProcesses:
 
     def __init__(self, processes: int, connection: Connection, facade: VendorFacade, threads: int) -> None:
         assert connection.share is not None
-        plugin = facade._pm.get_plugin(facade.vendor)
         self.processes = processes
         self._executor = ProcessPoolExecutor(
             processes, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-            initargs=(connection.share(), facade.vendor, plugin.__name__, max(1, threads)))
+            initargs=(connection.share(), facade.vendor, _module_of(facade), max(1, threads)))
 
     def __enter__(self) -> ListingProcesses:
         return self
 
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *_exc: object) -> None:
+        if kind is None:  # done: the workers are idle; let them end (and be waited for)
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        else:
+            self.close()
 
     def map(self, targets: Sequence[T], company: Callable[[T], VendorCustomer],
             cancel: threading.Event | None) -> Iterator[tuple[T, Listing[VendorSubscription] | None, str | None]]:

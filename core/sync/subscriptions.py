@@ -93,7 +93,7 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
         batch: list[tuple[_Target, Listing[VendorSubscription]]] = []
         flushed = time.monotonic()
         # A stop abandons the listings in flight (never waited for, never written): see core.workers.
-        processes = processes_for(len(targets), connection)
+        processes = processes_for(len(targets), connection, facade)
         with (ListingProcesses(processes, connection, facade, -(-settings.max_concurrency // processes))
               if processes else Workers(settings.max_concurrency, name="listing")) as pool:
             listings = (pool.map(targets, lambda t: t.company, cancel) if isinstance(pool, ListingProcesses)
