@@ -39,3 +39,8 @@ def visible_lines(text: str) -> str:
 
 def has_controls(text: str) -> bool:
     return any(_unsafe(ch) for ch in text)
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 licence``, ``2 licences``: a count with its noun in the right number (never "licence(s)")."""
+    return f"{count} {noun if count == 1 else (plural or noun + 's')}"

@@ -74,11 +74,14 @@ def test_arrears_text_shows_each_customer_its_total_cost_and_margin_then_the_tot
     assert "total 67.33 EUR, cost 58.83, margin 8.50" in contoso
     assert "All customers" in result.out
     assert "Fabrikam GmbH" in result.out and "total 174.00 EUR" in result.out  # 12*11.70 + 12*2.80
-    # Wingtip's Dynamics licence is billed annually at ALSO: charged as monthly, and flagged
-    assert "Dynamics 365 Business Central Essentials *" in result.out
-    assert ("* billed on a non-monthly cycle, charged here as monthly: "
-            "Dynamics 365 Business Central Essentials (200170): Annual") in result.out
-    assert "Exchange Online (Plan 1) *" not in result.out
+    # Wingtip's Dynamics licence is billed annually at ALSO (from 10 January): nothing in November ...
+    assert "Dynamics 365 Business Central Essentials" not in result.out
+    assert "by kind: recurring 1737.80 EUR, recurring 70.20 NOK, recurring 435.60 USD, prorata 67.33 EUR" in result.out
+    # ... and its whole next year in January: 4 x 65.00
+    january = november("billing", "charges", "--period", "2027-01", "--customer", "Wingtip Oy", "--json")
+    assert [(ln["licence"], ln["kind"], ln["from"], ln["to"], ln["days"], ln["period_days"], ln["amount"])
+            for ln in january.json if ln["kind"] != "recurring"] == [
+        ("Dynamics 365 Business Central Essentials", "term", "2027-01-10", "2028-01-09", 365, 365, "260.00")]
 
 
 def test_advance_bills_december_and_corrects_november(november):

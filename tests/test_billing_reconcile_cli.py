@@ -27,13 +27,17 @@ def date_history(db, when: datetime, after_id: int = 0) -> int:
     return max((row[0] for row in db.query("SELECT id FROM licence_changes")), default=0)
 
 
-@pytest.fixture
-def synced(cli, write_config, db):
+def synced_now(cli, write_config, db):
     write_config(set_price_and_cost=True)
     assert cli("import", "customers", "also").code == 0
     assert cli("import", "subscriptions", "also").code == 0
     date_history(db, IMPORTED_AT)
     return cli
+
+
+@pytest.fixture
+def synced(cli, write_config, db):
+    return synced_now(cli, write_config, db)
 
 
 def reconcile(cli, *args):
@@ -63,13 +67,16 @@ def test_a_month_without_discrepancy_reconciles_clean(synced):
     everyone = reconcile(synced, "--json")
     assert everyone.code == 0
     assert {ln["status"] for ln in everyone.json["lines"]} == {"matched"}
-    assert len(everyone.json["lines"]) == 14  # every priced, active subscription of a mapped company
+    # every priced, active subscription of a mapped company billed in October: Wingtip's annual Dynamics
+    # licence (a term from 10 January) is neither billed nor charged in October
+    assert len(everyone.json["lines"]) == 13
     # Three currencies are never summed together: the totals are per currency, and `totals` gives a
     # figure only where a single currency has one (no leak anywhere: "0.00").
     assert everyone.json["totals"] == {"vendor_cost": None, "charges": None, "margin": None, "leak": "0.00",
                                        "currency": None}
     assert everyone.json["totals_by_currency"] == [
-        {"currency": "EUR", "vendor_cost": "1917.20", "charges": "2153.30", "margin": "236.10", "leak": "0.00"},
+        # without Wingtip's annual licence (4 x 58.50 cost, 4 x 65.00 charged when it was a monthly one)
+        {"currency": "EUR", "vendor_cost": "1683.20", "charges": "1893.30", "margin": "210.10", "leak": "0.00"},
         {"currency": "NOK", "vendor_cost": "61.20", "charges": "70.20", "margin": "9.00", "leak": "0.00"},
         {"currency": "USD", "vendor_cost": "372.60", "charges": "435.60", "margin": "63.00", "leak": "0.00"},
     ]
@@ -88,7 +95,7 @@ def test_a_charge_for_a_subscription_the_psa_does_not_have_is_a_leak_and_exits_1
     # 136.00 + 3 x 4.00 billed; 155.50 charged
     assert result.json["totals"] == {"vendor_cost": "148.00", "charges": "155.50", "margin": "7.50",
                                      "leak": "12.00", "currency": "EUR"}
-    assert "1 leak(s)" in reconcile(synced, "--customer", "Contoso Ltd").err
+    assert "1 leak:" in reconcile(synced, "--customer", "Contoso Ltd").err
 
 
 def test_a_licence_deactivated_in_the_psa_but_still_billed_is_a_leak(synced, db):
@@ -267,3 +274,19 @@ def test_an_invoice_the_vendor_refuses_is_one_line_and_exit_1(synced, sandbox):
     result = reconcile(synced, "--json")
     assert result.code == 1 and result.out == ""
     assert result.err.strip() == "integrator: error: GetLatestInvoicesForPeriod failed: Billing interval not found."
+
+
+def test_a_vendors_year_up_front_matches_the_psas_term_charge(cli, write_config, db, sandbox):
+    """Wingtip's Dynamics licence renews on 10 October: ALSO bills the year (4 x 58.50), the PSA charges
+    it (4 x 65.00), one line each, matched (not twelve months of units)."""
+    sub = next(s for s in sandbox.state.data.subscriptions[100017] if s["AccountId"] == 200170)
+    sub["BillingStartDate"] = "2025-10-10T00:00:00"
+    synced_now(cli, write_config, db)
+    result = reconcile(cli, "--customer", "Wingtip Oy", "--json")
+    assert result.code == 0, result.err
+    assert [(ln["external_id"], ln["status"], ln["vendor_units"], ln["psa_quantity"], ln["vendor_cost"],
+             ln["charge"], ln["margin"]) for ln in result.json["lines"]] == [
+        ("200170", "matched", 4, 4, "234.00", "260.00", "26.00")]
+    charges = cli("billing", "charges", "--period", "2026-10", "--customer", "Wingtip Oy", "--json")
+    assert [(ln["kind"], ln["from"], ln["to"], ln["amount"]) for ln in charges.json] == [
+        ("term", "2026-10-10", "2027-10-09", "260.00")]

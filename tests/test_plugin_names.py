@@ -28,7 +28,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPat
         sys.modules.pop(name, None)
 
 
-@pytest.mark.parametrize("name", ["also", "westcoast_stub"])
+@pytest.mark.parametrize("name", ["also", "westcoast_stub", "pax8"])
 def test_plugins_new_refuses_the_name_of_an_installed_plugin(cli, tmp_path, name):
     result = cli("plugins", "new", name, "--dir", str(tmp_path))
     assert result.code == 2, result.err

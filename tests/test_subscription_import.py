@@ -153,8 +153,8 @@ def test_an_empty_listing_is_held_back_until_overridden(imported, sandbox):
     sandbox.state.data.subscriptions[100010] = []
     result = imported("import", "subscriptions", "also")
     assert result.code == 1
-    assert ("Contoso Ltd (100010): held back 2 deactivation(s): the listing came back empty but 2 active "
-            "licence(s) were held") in result.err
+    assert ("Contoso Ltd (100010): held back 2 deactivations: the listing came back empty but 2 active "
+            "licences were held") in result.err
     assert "hold back Contoso Ltd: Exchange Online (Plan 1) (200100)" in result.out
     assert licences(imported, "Contoso Ltd")["200100"]["quantity"] == 5
     run = imported("history", "--json").json[0]
@@ -222,7 +222,7 @@ def test_a_record_without_an_id_holds_back_its_companys_deletions(imported, sand
     result = imported("import", "subscriptions", "also")
     assert result.code == 1
     assert "Contoso Ltd (100010): Exchange Online (Plan 1): AccountId is missing" in result.err
-    assert "Contoso Ltd (100010): held back 1 deactivation(s): 1 record(s) of its listing could not be read" \
+    assert "Contoso Ltd (100010): held back 1 deactivation: 1 record of its listing could not be read" \
         in result.err
     lic = licences(imported)["200100"]
     assert (lic["quantity"], lic["active"]) == (5, True)

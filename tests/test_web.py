@@ -124,7 +124,7 @@ def test_a_wrong_password_is_refused_and_logins_are_rate_limited(client: TestCli
         assert response.status_code == 401 and "Wrong password." in response.text
     blocked = log_in(client, CONSOLE_PASSWORD)  # even the right one, until the window has passed
     assert blocked.status_code == 429
-    assert "Too many failed logins from this address: try again in 15 minute(s)." in blocked.text
+    assert "Too many failed logins from this address: try again in 15 minutes." in blocked.text
     assert int(blocked.headers["retry-after"]) > 800
     assert client.get("/integrations", follow_redirects=False).status_code == 303
     clock.value += 901
@@ -307,7 +307,7 @@ def test_held_back_deactivations_are_shown_with_allow_which_needs_the_confirmati
     _start(logged_in, token, "subscriptions")
     sandbox.state.data.subscriptions[100010] = []  # the vendor's bad day: Contoso's listing comes back empty
     page = _start(logged_in, token, "subscriptions")
-    assert "2 deactivation(s) were held back" in page and ">Allow</button>" in page
+    assert "2 deactivations were held back" in page and ">Allow</button>" in page
     assert "hold back" in page and "Exchange Online (Plan 1) (200100)" in page
     quantities = "SELECT quantity FROM licences WHERE external_id IN ('200100', '200101') ORDER BY external_id"
     assert db.query(quantities) == [(5,), (25,)]

@@ -7,7 +7,6 @@ plus the correction of M-1 (its arrears minus its full month at its first day's 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,15 +19,19 @@ from core.shapes import money
 
 
 class ChargeKind(StrEnum):
-    """A charge line for the whole month at one state (recurring) or for some of its days (prorata)."""
+    """A monthly licence's whole month (recurring) or some of its days (prorata); a term's whole period
+    (term) or an increase to its end (term_prorata); a one-time purchase; a usage line of an invoice."""
 
     RECURRING = "recurring"
     PRORATA = "prorata"
+    TERM = "term"
+    TERM_PRORATA = "term_prorata"
+    ONE_TIME = "one_time"
+    USAGE = "usage"
 
 
 RECURRING, PRORATA = ChargeKind.RECURRING, ChargeKind.PRORATA
 CENT = Decimal("0.01")
-MONTHLY = "monthly"
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,6 @@ class ChargeLine:
     @property
     def margin(self) -> Decimal | None:
         return None if self.amount is None or self.cost is None else self.amount - self.cost
-
-    @property
-    def non_monthly(self) -> bool:
-        """Billing treats unit prices as monthly; a licence billed on another cycle is flagged."""
-        return self.billing_cycle is not None and self.billing_cycle.strip().lower() != MONTHLY
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -181,9 +179,3 @@ def _same_price(a: LicenceState, b: LicenceState) -> bool:
 def advance(ledger: Ledger, period: Period, proration: str = "daily") -> list[ChargeLine]:
     """The month at its first day's state, and the previous month's correction."""
     return full_month(ledger, period) + corrections(ledger, period.previous(), proration)
-
-
-def charge_lines(ledgers: list[Ledger], period: Period, mode: str, proration: str) -> Iterator[ChargeLine]:
-    compute = advance if mode == "advance" else arrears
-    for ledger in ledgers:
-        yield from compute(ledger, period, proration)

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from core.billing.matching import ZERO, PsaLicence, Reconciliation, ReconciliationLine, Status, Totals, reconcile
+from core.billing.usage import usage_lines
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
 from core.db.store import find_customer
 from core.errors import UsageError
 from core.host.plugins import VendorFacade
 from core.shapes import money
+from core.text import counted
 from core.types import Listing, VendorCharge
 
 if TYPE_CHECKING:
@@ -65,7 +67,9 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
                 f"{name}: the PSA's licence history begins on {began.date()} (its first import), after "
                 f"{result.period} began: the days before it were charged nothing and show as leaks or units_differ")
         result.warnings += [f"{name} invoice: {problem.describe()}" for problem in listing.problems]
-        lines = reconcile(name, period.first, period.last, listing.items, licences, mappings, charges.lines)
+        usage, _unmapped = usage_lines(name, listing.items, mappings, app.config.billing.usage_markup_percent)
+        lines = reconcile(name, period.first, period.last, listing.items, licences, mappings,
+                          charges.lines + usage)
         result.lines += [ln for ln in lines if customer is None or ln.customer == customer]
     return result
 
@@ -170,7 +174,7 @@ def leak_alert(result: Reconciliation) -> dict[str, Any] | None:
         return None
     amounts = ", ".join(f"{money(t.leak)} {cur or ''}".strip()
                         for cur, t in result.totals_by_currency().items() if t.leak)
-    return {"summary": f"{result.period}: {len(leaks)} subscription(s) billed by the vendor and not charged "
+    return {"summary": f"{result.period}: {counted(len(leaks), 'subscription')} billed by the vendor and not charged "
                        f"({amounts})", "period": result.period, "lines": [line_json(ln) for ln in leaks]}
 
 

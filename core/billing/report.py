@@ -16,8 +16,9 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.billing.charges import FIELDS, PRORATA, RECURRING, ChargeLine, charge_lines
+from core.billing.charges import FIELDS, PRORATA, RECURRING, ChargeKind, ChargeLine
 from core.billing.ledger import HistoryEntry, Ledger, LicenceState, build_ledger
+from core.billing.terms import all_lines
 from core.config.billing import MODES, BillingSettings, Period, parse_period
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
 from core.db.store import find_customer
@@ -59,9 +60,13 @@ class ChargeReport:
         return {currency: _sum(currency, [ln for ln in lines if ln.currency == currency])
                 for currency in sorted({ln.currency for ln in lines}, key=lambda c: c or "")}
 
-    def flagged(self) -> list[ChargeLine]:
-        """Lines of licences billed on a non-monthly cycle (charged as monthly all the same)."""
-        return [ln for ln in self.lines if ln.non_monthly]
+    def by_kind(self, customer: str | None = None) -> dict[tuple[ChargeKind, str | None], Totals]:
+        """Subtotals per kind and currency (in the kinds' order), over one customer's lines or all."""
+        lines = [ln for ln in self.lines if customer is None or ln.customer == customer]
+        keys = sorted({(ln.kind, ln.currency) for ln in lines},
+                      key=lambda k: (list(ChargeKind).index(k[0]), k[1] or ""))
+        return {(kind, cur): _sum(cur, [ln for ln in lines if (ln.kind, ln.currency) == (kind, cur)])
+                for kind, cur in keys}
 
 
 def _sum(currency: str | None, lines: list[ChargeLine]) -> Totals:
@@ -77,11 +82,13 @@ def _sum(currency: str | None, lines: list[ChargeLine]) -> Totals:
 
 def compute_charges(session: Session, period: Period, settings: BillingSettings, *, mode: str | None = None,
                     customer: str | None = None, vendor: str | None = None,
-                    known_vendors: Iterable[str] = ()) -> ChargeReport:
+                    known_vendors: Iterable[str] = (), usage: tuple[list[ChargeLine], list[str]] = ([], [])
+                    ) -> ChargeReport:
     """The charge lines of ``period`` for every licence (or one customer's, one vendor's).
 
     Raises UsageError for an unknown mode, customer or vendor (``known_vendors``: installed plugins,
-    accepted even before they hold any licence)."""
+    accepted even before they hold any licence). ``usage``: the month's usage lines and their warnings
+    (``core.billing.usage.fetch_usage``: it asks the vendors, this reads only the database)."""
     mode = mode or settings.mode
     if mode not in MODES:
         raise UsageError(f"--mode {mode!r}: choose one of {', '.join(MODES)}")
@@ -92,12 +99,22 @@ def compute_charges(session: Session, period: Period, settings: BillingSettings,
         if vendor not in vendors:
             raise UsageError(f"no vendor named {vendor!r} (known: {', '.join(sorted(vendors)) or 'none'})")
     ledgers = load_ledgers(session, settings, vendor=vendor)
-    lines = [ln for ln in charge_lines(ledgers, period, mode, settings.proration)
-             if customer is None or ln.customer == customer]
+    found, unknown = all_lines(ledgers, period, mode, settings.proration)
+    found += [ln for ln in usage[0] if vendor is None or ln.vendor == vendor]
+    lines = [ln for ln in found if customer is None or ln.customer == customer]
     # Per customer: the month's own lines, then (in advance) the previous month's corrections.
     lines.sort(key=lambda ln: (ln.customer, ln.start < period.first, ln.vendor, ln.licence, ln.external_id,
                                ln.start, ln.quantity < 0))
-    return ChargeReport(period=period, mode=mode, lines=lines, warnings=_warnings(lines))
+    warnings = _warnings(lines) + list(usage[1]) + [
+        f"{state.customer}: {state.name} ({ledger.vendor} {ledger.external_id}) has the billing cycle {text!r}, "
+        f"which is none of Monthly, Annual, 2-Year, 3-Year, One-Time, Trial: it is not charged"
+        for ledger, text in unknown
+        if (state := _last_state(ledger)) is not None and (customer is None or state.customer == customer)]
+    return ChargeReport(period=period, mode=mode, lines=lines, warnings=warnings)
+
+
+def _last_state(ledger: Ledger) -> LicenceState | None:
+    return next((s.state for s in reversed(ledger.stretches) if s.state is not None), None)
 
 
 def _warnings(lines: list[ChargeLine]) -> list[str]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from core.cli import logs
-from core.cli.output import fill, table
+from core.cli.output import table
 from core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -38,9 +38,11 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
                 as_json: bool, as_csv: bool) -> None:
     """The charges of one month, per customer, from the licences' history.
 
-    A change counts from the day (in billing.timezone) of the sync that saw it."""
+    A change counts from the day (in billing.timezone) of the sync that saw it. Usage lines come from the
+    enabled vendors' invoices for the month (exit 1 when an invoice cannot be read)."""
     from core.billing.months import month_notes
     from core.billing.report import compute_charges, parse_period, write_csv
+    from core.billing.usage import fetch_usage
     from core.host.plugins import vendor_names
     from core.shapes import dump
 
@@ -51,9 +53,10 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
         app = ctx.local_app
         if vendor in vendor_names(app.pm):
             ctx.vendor(vendor)  # installed but not configured: exit 2, as every command answers
+        usage = fetch_usage(ctx, month, vendor) if vendor is None or vendor in app.config.integrations else ([], [])
         with app.sessions() as session:
             report = compute_charges(session, month, app.config.billing, mode=mode, customer=customer,
-                                     vendor=vendor, known_vendors=vendor_names(app.pm))
+                                     vendor=vendor, known_vendors=vendor_names(app.pm), usage=usage)
             notes = month_notes(session, month, app.config.billing, mode)  # running month, history start
     except UsageError as exc:
         logs.echo(f"integrator: error: {exc}", "error")
@@ -72,7 +75,7 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
 
 
 def render_text(report: ChargeReport, timezone: str) -> str:
-    """Per customer its lines, total, cost and margin; then the totals; flagged cycles explained."""
+    """Per customer its lines, total, cost and margin and the subtotal of each kind; then the totals."""
     from core.shapes import money
 
     out = [f"Charges for {report.period} ({report.mode}, days in {timezone})"]
@@ -82,7 +85,7 @@ def render_text(report: ChargeReport, timezone: str) -> str:
         out += ["", customer, table(
             ["licence", "id", "kind", "from", "to", "days", "qty", "unit price", "amount", "unit cost", "cost",
              "cur"],
-            [[f"{ln.licence}{' *' if ln.non_monthly else ''}", ln.external_id, ln.kind, ln.start.isoformat(),
+            [[ln.licence, ln.external_id, ln.kind, ln.start.isoformat(),
               ln.end.isoformat(), f"{ln.days}/{ln.period_days}", ln.quantity, money(ln.unit_price, unit=True),
               money(ln.amount), money(ln.unit_cost, unit=True), money(ln.cost), ln.currency]
              for ln in lines], indent=2, optional=["unit cost", "cost", "kind"],
@@ -90,19 +93,20 @@ def render_text(report: ChargeReport, timezone: str) -> str:
         out += [f"  {line}" for line in _totals(report, customer)]
     if report.lines:
         out += ["", "All customers"] + [f"  {line}" for line in _totals(report, None)]
-    flagged = {(ln.licence, ln.external_id, ln.billing_cycle) for ln in report.flagged()}
-    if flagged:
-        out += ["", fill("* billed on a non-monthly cycle, charged here as monthly: "
-                         + "; ".join(f"{name} ({ident}): {cycle}" for name, ident, cycle in sorted(flagged)))]
     return "\n".join(out)
 
 
 def _totals(report: ChargeReport, customer: str | None) -> list[str]:
     from core.shapes import money
+    from core.text import counted
 
     lines = []
     for currency, totals in report.totals(customer).items():
-        unpriced = f" ({totals.unpriced} line(s) without a price)" if totals.unpriced else ""
+        unpriced = f" ({counted(totals.unpriced, 'line')} without a price)" if totals.unpriced else ""
         lines.append(f"total {money(totals.amount)} {currency or ''}".rstrip()
                      + f", cost {money(totals.cost)}, margin {money(totals.margin)}{unpriced}")
+    kinds = report.by_kind(customer)
+    if len(kinds) > 1:
+        lines.append("by kind: " + ", ".join(f"{kind} {money(t.amount)} {cur or ''}".rstrip()
+                                             for (kind, cur), t in kinds.items()))
     return lines

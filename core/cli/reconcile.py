@@ -60,6 +60,7 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
     from core.billing.reconcile import CSV_FIELDS, csv_rows, report_json, units
     from core.cli.output import table
     from core.shapes import dump, money
+    from core.text import counted
 
     if as_json:
         click.echo(dump(report_json(result)))
@@ -85,5 +86,5 @@ def _print(result: Reconciliation, as_json: bool, as_csv: bool) -> None:
                         for cur, t in result.totals_by_currency().items()]))
     leaks = [ln for ln in result.lines if ln.status is Status.LEAK]
     if leaks:
-        logs.echo(f"{len(leaks)} leak(s): billed by the vendor and not charged to the customer", "error")
+        logs.echo(f"{counted(len(leaks), 'leak')}: billed by the vendor and not charged to the customer", "error")
 

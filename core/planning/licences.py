@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from core.db.models import LIMITS
+from core.text import counted
 from core.types import (
     DeactivationAction,
     VendorCustomer,
@@ -238,11 +239,12 @@ def _mass_deactivation(
     if not deleted:
         return None
     if unidentified:
-        return (f"{unidentified} record(s) of its listing could not be read and carry no id, so any of these "
+        return (f"{counted(unidentified, 'record')} of its listing could not be read and carry no id, so any of these "
                 "licences may be among them")
     active = [r for r in current if r.vendor_customer_id == company.external_id and r.active and r.quantity > 0]
     if not listed_count and not unreadable and active:
-        return f"the listing came back empty but {len(active)} active licence(s) were held"
+        held = "was" if len(active) == 1 else "were"
+        return f"the listing came back empty but {counted(len(active), 'active licence')} {held} held"
     if active and len(deleted) > threshold * len(active):
         return (f"{len(deleted)} of {len(active)} active licences would be deactivated or zeroed "
                 f"(more than {threshold:.0%})")

@@ -18,6 +18,7 @@ from core.redact import mask_urls_in
 from core.sync import alerts
 from core.sync.app import App
 from core.sync.locks import integration_lock
+from core.text import counted
 
 Progress = Callable[[int, int], None]  # (done, total)
 PLAN_LINES_KEPT = 1000  # plan lines a run that writes keeps for its output; a dry run keeps all
@@ -58,7 +59,7 @@ class RunReport:
         if self.held_back:
             parts.append(f"{self.held_back} held back")
         parts += [f"{self.unchanged} unchanged", f"{self.skipped} skipped"]
-        tail = f"; {len(self.errors)} error(s)" if self.errors else ""
+        tail = f"; {counted(len(self.errors), 'error')}" if self.errors else ""
         state = "dry run, nothing written" if self.dry_run else self.status
         return f"{self.vendor} {self.entity} ({state}): {', '.join(parts)}{tail}"
 

@@ -14,6 +14,7 @@ from core.shapes import utc
 from core.sync.app import App
 from core.sync.history import last_completed, last_run, last_success, latest_runs
 from core.sync.retry import next_attempt
+from core.text import counted
 
 
 def recent_runs(app: App, limit: int = 0) -> list[dict[str, Any]]:
@@ -70,6 +71,6 @@ def stale_integrations(app: App, max_age: timedelta, strict: bool = False) -> li
             stale.append(f"{vendor}: last {what} sync {hours:.1f} hours ago ({done.isoformat(timespec='seconds')} UTC)")
         if strict:
             stale += [f"{vendor}: last {run.entity} run was {run.status} "
-                      f"({run.started_at.isoformat(timespec='seconds')} UTC, {len(run.errors or [])} error(s))"
+                      f"({run.started_at.isoformat(timespec='seconds')} UTC, {counted(len(run.errors or []), 'error')})"
                       for run in latest_runs(app, vendor) if run.status != RunStatus.OK]
     return stale

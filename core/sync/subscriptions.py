@@ -20,6 +20,7 @@ from core.planning.ownership import Claim, RunOwnership
 from core.sync.app import App
 from core.sync.runs import PLAN_LINES_KEPT, Progress, RunReport, changes_text, recorded
 from core.sync.upstream import Upstream, integration, problems_of, upstream_for
+from core.text import counted
 from core.types import Disappearance, LicenceGone, Listing, VendorCustomer, VendorSubscription
 from core.workers import Workers
 
@@ -239,7 +240,8 @@ class _LicenceRun:
             why = "the run stopped early" if not complete else "a listing failed, and it may hold them"
             self.report.held_back += count
             self.report.errors.append(
-                f"{count} licence(s) missing from their company's listing were left as they were: {why}; "
+                f"{counted(count, 'licence')} missing from their company's listing " + ("was" if count == 1 else "were")
+                + f" left as they were: {why}; "
                 "they are decided by the next run in which every listing succeeds")
             return
         companies = sorted(candidates, key=lambda c: (len(c), c))
@@ -297,5 +299,6 @@ def _report_licence_plan(report: RunReport, target: _Target, plan: LicencePlan) 
     report.errors += [f"{label}: {problem}" for problem in plan.problems]
     if plan.held_back:
         report.errors.append(
-            f"{target.company.name} ({target.company.external_id}): held back {len(plan.held_back)} "
-            f"deactivation(s): {plan.guard_reason}; re-run with --allow-mass-deactivation if they are real")
+            f"{target.company.name} ({target.company.external_id}): held back "
+            f"{counted(len(plan.held_back), 'deactivation')}: {plan.guard_reason}; "
+            "re-run with --allow-mass-deactivation if they are real")

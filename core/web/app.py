@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from core.sync.app import App
+from core.text import counted
 from core.web.limits import BodyLimits
 from core.web.pages import HERE, Console, action, back, client_of, console_of, form_token, page
 from core.web.security import (
@@ -71,7 +72,7 @@ async def login(request: Request) -> Response:
         await console.record(request, anonymous, "login", "refused", "too many failed logins")
         response = console.render(request, anonymous, "login.html", status_code=429, next=target, configured=True,
                                   error=f"Too many failed logins from this address: try again in "
-                                        f"{max(1, round(wait / 60))} minute(s).")
+                                        f"{counted(max(1, round(wait / 60)), 'minute')}.")
         response.headers["retry-after"] = str(wait)
         return response
     stored = await run_in_threadpool(console.password_hash)

@@ -23,7 +23,7 @@ from starlette.templating import Jinja2Templates
 from core.host.plugins import display_name
 from core.shapes import money
 from core.sync.app import App
-from core.text import visible
+from core.text import counted, visible
 from core.web import audit
 from core.web.jobs import Jobs
 from core.web.security import (
@@ -55,6 +55,7 @@ class Console:
         self.clock = clock
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["vendors"] = lambda: list(app.config.integrations)
+        self.templates.env.globals["counted"] = counted
         self.templates.env.globals["display"] = lambda vendor: display_name(app.pm, vendor) if vendor else vendor
         self.templates.env.filters["money"] = price_text
         self.templates.env.finalize = shown  # every value, vendor text included: controls shown, not obeyed

@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from plugins.also.sandbox_terms import term_months, term_stretches
+
 CENT = Decimal("0.01")
 
 
@@ -28,7 +30,8 @@ class InvoiceControls:
     #: subscription AccountId -> [(first day of the new quantity, old quantity, new quantity)]
     quantity_changes: dict[int, list[tuple[date, int, int]]] = field(default_factory=dict)
     #: charges for subscriptions the sandbox does not list: {"company", "account_id", "service_name",
-    #: "units", "unit_cost", "currency"="EUR", "from"=first of month, "to"=last of month}
+    #: "units", "unit_cost", "currency"="EUR", "from"=first of month, "to"=last of month}; without "units":
+    #: a usage line of "cost" (consumption, no unit count)
     extra_charges: list[dict[str, Any]] = field(default_factory=list)
     units: dict[int, int] = field(default_factory=dict)  # bill these units instead of the quantity
     unit_costs: dict[int, Decimal] = field(default_factory=dict)  # bill this instead of PurchasePrice
@@ -119,6 +122,15 @@ def _charges_of(sub: dict[str, Any], controls: InvoiceControls, first: date, las
         if stop is None:
             return []
         last = min(last, stop - timedelta(days=1))
+    price = Decimal(str(item["SalesPrice"])) if item and item.get("SalesPrice") is not None else None
+    currency = (item or {}).get("Currency") or "EUR"
+    name = sub.get("ServiceDisplayName") or sub.get("ServiceName")
+    months = term_months((item or {}).get("PriceableItemType"), (item or {}).get("PrepaidPeriodInMonths"))
+    if months is not None:  # paid per term up front
+        return [_charge(sub_id, name, frm, to, units, unit_cost, price, currency, first, share, months)
+                for frm, to, units, share in term_stretches(
+                    start, months, max(first, start), last,
+                    lambda d: controls.units.get(sub_id, _quantity_on(sub, controls, d)))]
     day, stretches = max(first, start), []
     while day <= last:
         units = controls.units.get(sub_id, _quantity_on(sub, controls, day))
@@ -127,9 +139,6 @@ def _charges_of(sub: dict[str, Any], controls: InvoiceControls, first: date, las
         else:
             stretches.append([day, day, units])
         day += timedelta(days=1)
-    price = Decimal(str(item["SalesPrice"])) if item and item.get("SalesPrice") is not None else None
-    currency = (item or {}).get("Currency") or "EUR"
-    name = sub.get("ServiceDisplayName") or sub.get("ServiceName")
     return [_charge(sub_id, name, frm, to, units, unit_cost, price, currency, first)
             for frm, to, units in stretches if units]
 
@@ -137,14 +146,27 @@ def _charges_of(sub: dict[str, Any], controls: InvoiceControls, first: date, las
 def _extra_charge(extra: dict[str, Any], first: date, last: date) -> dict[str, Any]:
     frm = date.fromisoformat(extra["from"]) if extra.get("from") else first
     to = date.fromisoformat(extra["to"]) if extra.get("to") else last
+    if extra.get("units") is None:  # usage (consumption): an amount, no unit count
+        return {
+            "AccountId": int(extra["account_id"]), "ServiceName": extra.get("service_name", "Usage"),
+            "ServiceId": f"sandbox_{extra['account_id']}",
+            "ActualChargeInterval": f"{frm:%d.%m.%Y} - {to + timedelta(days=1):%d.%m.%Y}",
+            "BillableParameter": "Billing Type=Usage", "PriceableItemType": "Usage", "UDRCValue": None,
+            "CostsOfUnit": None, "Costs": float(Decimal(str(extra["cost"]))), "SalesPriceOfUnit": None,
+            "SalesPrice": None, "Currency": extra.get("currency", "EUR"), "VendorName": "Microsoft",
+        }
     return _charge(int(extra["account_id"]), extra.get("service_name", "Extra service"), frm, to,
                    int(extra["units"]), Decimal(str(extra["unit_cost"])), None, extra.get("currency", "EUR"), first)
 
 
 def _charge(sub_id: int, name: str | None, frm: date, to: date, units: int, unit_cost: Decimal,
-            unit_price: Decimal | None, currency: str, first: date) -> dict[str, Any]:
+            unit_price: Decimal | None, currency: str, first: date, share: Decimal | None = None,
+            term: int | None = None) -> dict[str, Any]:
+    """One charge; ``share`` of units x unit price (default: the days billed of the month)."""
     month_days = calendar.monthrange(first.year, first.month)[1]
-    share = Decimal((to - frm).days + 1) / month_days
+    if share is None:
+        share = Decimal((to - frm).days + 1) / month_days
+    kind = {None: "Monthly", 12: "Annual", 24: "2-Year", 36: "3-Year"}.get(term, f"{term} months")
 
     def money(unit: Decimal) -> float:
         return float((unit * units * share).quantize(CENT, rounding=ROUND_HALF_UP))
@@ -152,9 +174,9 @@ def _charge(sub_id: int, name: str | None, frm: date, to: date, units: int, unit
     return {
         "AccountId": sub_id, "ServiceName": name, "ServiceId": f"sandbox_{sub_id}",
         "ActualChargeInterval": f"{frm:%d.%m.%Y} - {to + timedelta(days=1):%d.%m.%Y}",
-        "BillableParameter": f"Billing Type=Monthly Number of CSP licenses={units}",
-        "PriceableItemDescription": f"{name} with Billing Type Monthly per unit of NumberofCSPlicenses",
-        "PriceableItemType": "Monthly", "UDRCValue": units, "CostsOfUnit": float(unit_cost),
+        "BillableParameter": f"Billing Type={kind} Number of CSP licenses={units}",
+        "PriceableItemDescription": f"{name} with Billing Type {kind} per unit of NumberofCSPlicenses",
+        "PriceableItemType": kind, "UDRCValue": units, "CostsOfUnit": float(unit_cost),
         "Costs": money(unit_cost), "SalesPriceOfUnit": float(unit_price) if unit_price is not None else None,
         "SalesPrice": money(unit_price) if unit_price is not None else None, "Currency": currency,
         "VendorName": "Microsoft",
