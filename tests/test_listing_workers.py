@@ -101,3 +101,30 @@ def test_a_stop_terminates_the_worker_processes_within_seconds(cli, write_config
     assert "Traceback" not in err
     assert db.query("SELECT count(*) FROM licences WHERE vendor_customer_id = :c", c=slow) == [(0,)]
     assert db.query("SELECT status FROM sync_runs WHERE entity = 'subscriptions'") == [("failed",)]
+
+
+@pytest.mark.parametrize("cores, load, customers, setting, wanted", [
+    (2, 0.0, 10000, None, 0),  # two cores: measured slower, so only with the setting
+    (4, 0.5, 10000, None, 3),
+    (4, 3.5, 10000, None, 0),  # no core free
+    (4, 0.5, 2000, None, 0),  # too small to be worth the start-up
+    (2, 9.0, 10, "2", 2),
+    (8, 0.0, 10000, "1", 0),
+])
+def test_how_many_processes(monkeypatch, cores, load, customers, setting, wanted):
+    import plugins.also
+    from core.types import Connection
+
+    class Facade:
+        def plugin(self):
+            return plugins.also
+
+    monkeypatch.setattr(listing_processes.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    monkeypatch.setattr(listing_processes.os, "getloadavg", lambda: (load, load, load))
+    if setting is None:
+        monkeypatch.delenv("INTEGRATOR_LISTING_PROCESSES", raising=False)
+    else:
+        monkeypatch.setenv("INTEGRATOR_LISTING_PROCESSES", setting)
+    shared = Connection(vendor="also", title="ALSO", share=lambda: print)
+    assert listing_processes.processes_for(customers, shared, Facade()) == wanted
+    assert listing_processes.processes_for(customers, Connection(vendor="also", title="ALSO"), Facade()) == 0

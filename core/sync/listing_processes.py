@@ -1,7 +1,8 @@
 """Subscription listings fetched and mapped in worker processes, when one core is not enough.
 
-A large run (more than :data:`THRESHOLD` customers) on a machine with a free core spreads its listings
-over worker processes (``INTEGRATOR_LISTING_PROCESSES`` overrides: 0 or 1 = off, N = N processes). The
+A large run (more than :data:`THRESHOLD` customers) on a machine with at least :data:`MIN_AUTO_CORES`
+cores, one of them free, spreads its listings over worker processes (``INTEGRATOR_LISTING_PROCESSES``
+overrides: 0 or 1 = off, N = N processes). The
 workers never log in: the parent's login is handed to them through the pool's start-up arguments (a
 pipe, never a file or a log) by the plugin's ``Connection.share``; a plugin without it is listed in
 threads as before. Workers only fetch and map a customer's subscriptions and send back plain records,
@@ -31,6 +32,7 @@ from core.workers import Abandoned, Workers, wait
 ENV = "INTEGRATOR_LISTING_PROCESSES"
 THRESHOLD = 2000  # customers in a run before worker processes are worth their start-up
 MAX_AUTO = 4  # processes chosen without the setting, at most
+MIN_AUTO_CORES = 3  # cores this process may use before processes are chosen without the setting
 CHUNK = 50  # customers per task sent to a worker
 
 T = TypeVar("T")
@@ -58,7 +60,10 @@ def processes_for(customers: int, connection: Connection, facade: VendorFacade) 
             raise ConfigError(f"{ENV}={raw!r}: must be a whole number of processes (0 or 1: off)")
         return wanted if wanted >= 2 else 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(cores, MAX_AUTO) if customers > THRESHOLD and cores >= 2 else 0
+    # Measured on a busy 2-core machine, processes made a 10,000-company run slower (README, Performance):
+    # without the setting they are used only with at least 3 cores and one of them idle by the load average.
+    free = cores - os.getloadavg()[0]
+    return min(cores - 1, MAX_AUTO) if customers > THRESHOLD and cores >= MIN_AUTO_CORES and free >= 1 else 0
 
 
 # -- in the worker process ---------------------------------------------------------------------------
@@ -118,7 +123,7 @@ class ListingProcesses:
                 pending.append((chunk, self._executor.submit(_list_chunk, [company(t) for t in chunk])))
                 return
 
-        for _ in range(self.processes * 2):
+        for _ in range(self.processes * 4):
             submit()
         while pending:
             chunk, future = pending[0]
