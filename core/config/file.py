@@ -13,13 +13,13 @@ import pluggy
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.config.alerts import AlertSettings
 from core.config.billing import BillingSettings
 from core.config.settings import VendorSettings
 from core.config.yamlload import YamlTooBig, did_you_mean, load_yaml
 from core.errors import ConfigError, IntegratorError
 from core.host.plugins import VendorFacade, vendor_names
 from core.redact import is_secret_place, is_secret_setting
-from core.sync.alerts import AlertSettings
 
 log = logging.getLogger(__name__)
 
