@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from core.billing.matching import ZERO, PsaLicence, Reconciliation, ReconciliationLine, Status, Totals, reconcile
+from core.billing.usage import usage_lines
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
 from core.db.store import find_customer
 from core.errors import UsageError
@@ -69,7 +70,9 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
                 f"{result.period} began: the days before it were charged nothing and show as leaks or units_differ")
         result.warnings += [f"{display_name(app.pm, name)} invoice: {problem.describe()}"
                             for problem in listing.problems]
-        lines = reconcile(name, period.first, period.last, listing.items, licences, mappings, charges.lines)
+        usage, _unmapped = usage_lines(name, listing.items, mappings, app.config.billing.usage_markup_percent)
+        lines = reconcile(name, period.first, period.last, listing.items, licences, mappings,
+                          charges.lines + usage)
         result.lines += [ln for ln in lines if customer is None or ln.customer == customer]
     return result
 
