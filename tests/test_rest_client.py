@@ -376,3 +376,22 @@ def test_no_secret_of_the_url_appears_in_any_message_or_log(api, caplog):
 
 def test_httpclient_is_the_rest_client_under_its_old_name():
     assert HttpClient is RESTClient
+
+
+def test_requests_per_minute_spaces_the_calls_after_a_burst(api):
+    clock = {"now": 1000.0}
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock["now"] += seconds
+
+    server, url = api
+    server.route = lambda m, p, q, h, b: (200, {"ok": True}, {})
+    client = Acme(url, requests_per_minute=120)  # 2 a second, a burst of 2
+    assert client.rate is not None
+    client.rate._clock, client.rate._sleep, client.rate._stamp = (lambda: clock["now"]), sleep, clock["now"]
+    for _ in range(6):
+        client.get_json("/me")
+    assert len(server.seen) == 6
+    assert sum(slept) == pytest.approx(2.0)  # the first two at once, then one every half second

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from core.billing.matching import ZERO, PsaLicence, Reconciliation, ReconciliationLine, Status, Totals, reconcile
+from core.billing.usage import usage_lines
 from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
 from core.db.store import find_customer
 from core.errors import UsageError
@@ -35,6 +36,7 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
                      today: date | None = None) -> Reconciliation:
     """The month's reconciliation for one vendor, or for every enabled integration."""
     from core.billing.report import compute_charges
+    from core.host.plugins import display_name
 
     today = today or datetime.now(UTC).date()
     if (period.year, period.month) > (today.year, today.month):
@@ -63,10 +65,14 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
         licences, mappings, began = inputs[name]
         if began is not None and began.date() > period.first:
             result.warnings.append(
-                f"{name}: the PSA's licence history begins on {began.date()} (its first import), after "
+                f"{display_name(app.pm, name)}: the PSA's licence history begins on {began.date()} "
+                f"(its first import), after "
                 f"{result.period} began: the days before it were charged nothing and show as leaks or units_differ")
-        result.warnings += [f"{name} invoice: {problem.describe()}" for problem in listing.problems]
-        lines = reconcile(name, period.first, period.last, listing.items, licences, mappings, charges.lines)
+        result.warnings += [f"{display_name(app.pm, name)} invoice: {problem.describe()}"
+                            for problem in listing.problems]
+        usage, _unmapped = usage_lines(name, listing.items, mappings, app.config.billing.usage_markup_percent)
+        lines = reconcile(name, period.first, period.last, listing.items, licences, mappings,
+                          charges.lines + usage)
         result.lines += [ln for ln in lines if customer is None or ln.customer == customer]
     return result
 

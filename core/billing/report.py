@@ -82,11 +82,13 @@ def _sum(currency: str | None, lines: list[ChargeLine]) -> Totals:
 
 def compute_charges(session: Session, period: Period, settings: BillingSettings, *, mode: str | None = None,
                     customer: str | None = None, vendor: str | None = None,
-                    known_vendors: Iterable[str] = ()) -> ChargeReport:
+                    known_vendors: Iterable[str] = (), usage: tuple[list[ChargeLine], list[str]] = ([], [])
+                    ) -> ChargeReport:
     """The charge lines of ``period`` for every licence (or one customer's, one vendor's).
 
     Raises UsageError for an unknown mode, customer or vendor (``known_vendors``: installed plugins,
-    accepted even before they hold any licence)."""
+    accepted even before they hold any licence). ``usage``: the month's usage lines and their warnings
+    (``core.billing.usage.fetch_usage``: it asks the vendors, this reads only the database)."""
     mode = mode or settings.mode
     if mode not in MODES:
         raise UsageError(f"--mode {mode!r}: choose one of {', '.join(MODES)}")
@@ -98,11 +100,12 @@ def compute_charges(session: Session, period: Period, settings: BillingSettings,
             raise UsageError(f"no vendor named {vendor!r} (known: {', '.join(sorted(vendors)) or 'none'})")
     ledgers = load_ledgers(session, settings, vendor=vendor)
     found, unknown = all_lines(ledgers, period, mode, settings.proration)
+    found += [ln for ln in usage[0] if vendor is None or ln.vendor == vendor]
     lines = [ln for ln in found if customer is None or ln.customer == customer]
     # Per customer: the month's own lines, then (in advance) the previous month's corrections.
     lines.sort(key=lambda ln: (ln.customer, ln.start < period.first, ln.vendor, ln.licence, ln.external_id,
                                ln.start, ln.quantity < 0))
-    warnings = _warnings(lines) + [
+    warnings = _warnings(lines) + list(usage[1]) + [
         f"{state.customer}: {state.name} ({ledger.vendor} {ledger.external_id}) has the billing cycle {text!r}, "
         f"which is none of Monthly, Annual, 2-Year, 3-Year, One-Time, Trial: it is not charged"
         for ledger, text in unknown

@@ -38,9 +38,11 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
                 as_json: bool, as_csv: bool) -> None:
     """The charges of one month, per customer, from the licences' history.
 
-    A change counts from the day (in billing.timezone) of the sync that saw it."""
+    A change counts from the day (in billing.timezone) of the sync that saw it. Usage lines come from the
+    enabled vendors' invoices for the month (exit 1 when an invoice cannot be read)."""
     from core.billing.months import month_notes
     from core.billing.report import compute_charges, parse_period, write_csv
+    from core.billing.usage import fetch_usage
     from core.host.plugins import vendor_names
     from core.shapes import dump
 
@@ -51,9 +53,10 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
         app = ctx.local_app
         if vendor in vendor_names(app.pm):
             ctx.vendor(vendor)  # installed but not configured: exit 2, as every command answers
+        usage = fetch_usage(ctx, month, vendor) if vendor is None or vendor in app.config.integrations else ([], [])
         with app.sessions() as session:
             report = compute_charges(session, month, app.config.billing, mode=mode, customer=customer,
-                                     vendor=vendor, known_vendors=vendor_names(app.pm))
+                                     vendor=vendor, known_vendors=vendor_names(app.pm), usage=usage)
             notes = month_notes(session, month, app.config.billing, mode)  # running month, history start
     except UsageError as exc:
         logs.echo(f"integrator: error: {exc}", "error")

@@ -6,6 +6,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +26,20 @@ class BillingSettings(BaseModel):
     mode: Mode = "arrears"  # arrears: a month billed after it; advance: at its start, last month corrected
     proration: Literal["daily", "none"] = "daily"  # none: a change counts from the next period
     timezone: str = "UTC"  # the day boundaries for effective dates
+    usage_markup_percent: Decimal = Decimal(0)  # usage lines: the vendor's amount x (1 + this / 100)
+
+    @field_validator("usage_markup_percent", mode="before")
+    @classmethod
+    def _check_markup(cls, value: object) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+            raise ValueError(f"{value!r} is not a number of percent such as 15 or 12.5")
+        try:
+            number = Decimal(str(value).strip())
+        except ArithmeticError:
+            raise ValueError(f"{value!r} is not a number of percent such as 15 or 12.5") from None
+        if not number.is_finite() or number < -100:
+            raise ValueError(f"{value!r} is not a number of percent from -100 up, such as 15 or 12.5")
+        return number
 
     @field_validator("timezone")
     @classmethod

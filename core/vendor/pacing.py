@@ -120,17 +120,18 @@ class RateLimit:
         self.rate = per_minute / 60.0
         self.burst = burst if burst is not None else max(1.0, self.rate)
         self._tokens = self.burst
-        self._stamp = time.monotonic()
+        self._clock, self._sleep = time.monotonic, time.sleep  # replaceable in tests
+        self._stamp = self._clock()
         self._lock = threading.Lock()
 
     def take(self) -> None:
         while True:
             with self._lock:
-                now = time.monotonic()
+                now = self._clock()
                 self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
                 self._stamp = now
                 if self._tokens >= 1.0:
                     self._tokens -= 1.0
                     return
                 wait = (1.0 - self._tokens) / self.rate
-            time.sleep(wait)
+            self._sleep(wait)

@@ -119,6 +119,26 @@ def _months(value: Any) -> int | None:
         return None
 
 
+# PriceableItemType words -> the interface's billing cycle words; PrepaidPeriodInMonths -> a term paid up front.
+CYCLE_WORDS = {"monthly": "Monthly", "annual": "Annual", "annually": "Annual", "yearly": "Annual",
+               "2-year": "2-Year", "3-year": "3-Year", "one-time": "One-Time", "onetime": "One-Time",
+               "setup": "One-Time", "trial": "Trial"}
+PREPAID_TERMS = {12: "Annual", 24: "2-Year", 36: "3-Year"}
+
+
+def billing_cycle(item_type: Any, prepaid_months: Any) -> str | None:
+    """The interface's cycle word for a Quantity priceable item: a prepaid period of 12, 24 or 36 months is
+    Annual, 2-Year or 3-Year (paid up front); otherwise its PriceableItemType's word. A value it does not
+    know is passed on as ALSO wrote it, and billing reports it rather than guessing."""
+    months = _months(prepaid_months)
+    if months in PREPAID_TERMS:
+        return PREPAID_TERMS[months]
+    text = _term_text(item_type)
+    if months not in (None, 0, 1):
+        return f"{text or 'prepaid'} ({months} months prepaid)"
+    return None if text is None else CYCLE_WORDS.get(text.lower(), text)
+
+
 def parse_terms(record: dict[str, Any]) -> dict[str, Any]:
     """Licence terms, each None when ALSO does not give it or gives something unreadable (they are
     informative: an odd value never costs the subscription its import).
@@ -131,7 +151,7 @@ def parse_terms(record: dict[str, Any]) -> dict[str, Any]:
     tenant = next((f.get("Value") for name in TENANT_FIELDS for f in fields
                    if isinstance(f, dict) and f.get("Name") == name and _term_text(f.get("Value"))), None)
     return {
-        "billing_cycle": _term_text(item.get("PriceableItemType")),
+        "billing_cycle": billing_cycle(item.get("PriceableItemType"), item.get("PrepaidPeriodInMonths")),
         "commitment_months": _months(item.get("CommitementPeriodInMonths")),
         "sku": _term_text(item.get("ProductNumber")) or _term_text(record.get("ProductNumber")),
         "tenant_id": _term_text(tenant),

@@ -30,7 +30,8 @@ class InvoiceControls:
     #: subscription AccountId -> [(first day of the new quantity, old quantity, new quantity)]
     quantity_changes: dict[int, list[tuple[date, int, int]]] = field(default_factory=dict)
     #: charges for subscriptions the sandbox does not list: {"company", "account_id", "service_name",
-    #: "units", "unit_cost", "currency"="EUR", "from"=first of month, "to"=last of month}
+    #: "units", "unit_cost", "currency"="EUR", "from"=first of month, "to"=last of month}; without "units":
+    #: a usage line of "cost" (consumption, no unit count)
     extra_charges: list[dict[str, Any]] = field(default_factory=list)
     units: dict[int, int] = field(default_factory=dict)  # bill these units instead of the quantity
     unit_costs: dict[int, Decimal] = field(default_factory=dict)  # bill this instead of PurchasePrice
@@ -145,6 +146,15 @@ def _charges_of(sub: dict[str, Any], controls: InvoiceControls, first: date, las
 def _extra_charge(extra: dict[str, Any], first: date, last: date) -> dict[str, Any]:
     frm = date.fromisoformat(extra["from"]) if extra.get("from") else first
     to = date.fromisoformat(extra["to"]) if extra.get("to") else last
+    if extra.get("units") is None:  # usage (consumption): an amount, no unit count
+        return {
+            "AccountId": int(extra["account_id"]), "ServiceName": extra.get("service_name", "Usage"),
+            "ServiceId": f"sandbox_{extra['account_id']}",
+            "ActualChargeInterval": f"{frm:%d.%m.%Y} - {to + timedelta(days=1):%d.%m.%Y}",
+            "BillableParameter": "Billing Type=Usage", "PriceableItemType": "Usage", "UDRCValue": None,
+            "CostsOfUnit": None, "Costs": float(Decimal(str(extra["cost"]))), "SalesPriceOfUnit": None,
+            "SalesPrice": None, "Currency": extra.get("currency", "EUR"), "VendorName": "Microsoft",
+        }
     return _charge(int(extra["account_id"]), extra.get("service_name", "Extra service"), frm, to,
                    int(extra["units"]), Decimal(str(extra["unit_cost"])), None, extra.get("currency", "EUR"), first)
 
