@@ -80,3 +80,21 @@ def test_a_failed_run_is_not_a_completed_sync(cli, config, sandbox, db):
     assert cli("run", "--once").code == 1
     result = cli("status", "--json")
     assert result.code == 3 and result.json["integrations"]["also"]["last_completed"] is None
+
+
+def test_the_console_shows_a_completed_partial_run_as_the_last_sync(cli, config, sandbox, db):
+    from starlette.testclient import TestClient
+
+    from core.web.app import create_app
+    from core.web.security import hash_password, store_password
+    from tests.web_support import CONSOLE_PASSWORD, log_in, make_app
+
+    partial_run(cli, sandbox)
+    app = make_app(config)
+    store_password(app.sessions, hash_password(CONSOLE_PASSWORD))
+    with TestClient(create_app(app), base_url="http://127.0.0.1:8780") as client:
+        assert log_in(client).status_code == 303
+        for page in ("/integrations", "/history"):
+            html = client.get(page).text
+            assert "<dt>Last sync</dt><dd>never</dd>" not in html, page
+            assert "(partial)</dd>" in html, page

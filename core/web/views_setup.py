@@ -76,7 +76,8 @@ def _integrations(app: App) -> list[dict[str, Any]]:
         rows.append({
             "vendor": vendor, "enabled": settings.enabled, "scheduled": settings.integrator.enabled,
             "entities": ", ".join(settings.integrator.ordered_entities()), "run_at": settings.integrator.run_at,
-            "last_success": info.get("last_success"), "last_error": info.get("last_error"),
+            "last_success": info.get("last_success"), "last_completed": info.get("last_completed"),
+            "last_error": info.get("last_error"),
             "stale": next((s.split(": ", 1)[1] for s in stale if s.startswith(f"{vendor}: ")), None),
             "settings": shown_settings(settings),
         })
