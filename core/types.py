@@ -119,13 +119,18 @@ class Connection:
     """A live, logged-in connection to a vendor. ``client`` is the plugin's own object.
 
     ``account`` names the account logged in as, when the vendor's API can say (an OAuth2 client
-    credential often cannot): None otherwise."""
+    credential often cannot): None otherwise.
+
+    ``share`` (optional) lets listing worker processes use this login instead of logging in again: it
+    returns a picklable, argument-less callable that, called in another process, gives a Connection on
+    the same session that never logs in or out (its ``repr`` must not show the token)."""
 
     vendor: str
     title: str
     account: VendorAccount | None = None
     client: Any = None
     closer: Callable[[], None] | None = None
+    share: Callable[[], Callable[[], Connection]] | None = None
 
     def close(self) -> None:
         if self.closer is not None:

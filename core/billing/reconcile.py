@@ -12,21 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from core.billing.invoices import company_customers, fetch_charges
 from core.billing.matching import ZERO, PsaLicence, Reconciliation, ReconciliationLine, Status, Totals, reconcile
 from core.billing.usage import usage_lines
-from core.db.models import Customer, CustomerMapping, Licence, LicenceChange
+from core.db.models import Customer, Licence, LicenceChange
 from core.db.store import find_customer
 from core.errors import UsageError
 from core.host.plugins import VendorFacade
 from core.shapes import money
 from core.text import counted
-from core.types import Listing, VendorCharge
 
 if TYPE_CHECKING:
     from core.billing.report import Period
     from core.sync.app import App
 
-HOOK = "integrator_list_charges"
 CENT = Decimal("0.01")
 CSV_FIELDS = ("customer", "vendor", "external_id", "licence", "status", "vendor_units", "psa_quantity",
               "vendor_cost", "charge", "margin", "currency", "vendor_company", "note")
@@ -36,6 +35,7 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
                      today: date | None = None) -> Reconciliation:
     """The month's reconciliation for one vendor, or for every enabled integration."""
     from core.billing.report import compute_charges
+    from core.host.plugins import display_name
 
     today = today or datetime.now(UTC).date()
     if (period.year, period.month) > (today.year, today.month):
@@ -54,7 +54,7 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
             customer = find_customer(session, customer).name  # the stored spelling, which the lines carry
         # Arrears whatever billing.mode: the month as it was used, which is what the vendor invoices.
         charges = compute_charges(session, period, app.config.billing, mode="arrears", customer=customer)
-        inputs = {name: (_licences(session, name), _mappings(session, name), _history_begins(session, name))
+        inputs = {name: (_licences(session, name), company_customers(session, name), _history_begins(session, name))
                   for name in vendors}
     for name in vendors:
         listing = fetch_charges(app, name, period.year, period.month)
@@ -64,26 +64,16 @@ def reconcile_period(app: App, period: Period, vendor: str | None = None, custom
         licences, mappings, began = inputs[name]
         if began is not None and began.date() > period.first:
             result.warnings.append(
-                f"{name}: the PSA's licence history begins on {began.date()} (its first import), after "
+                f"{display_name(app.pm, name)}: the PSA's licence history begins on {began.date()} "
+                f"(its first import), after "
                 f"{result.period} began: the days before it were charged nothing and show as leaks or units_differ")
-        result.warnings += [f"{name} invoice: {problem.describe()}" for problem in listing.problems]
+        result.warnings += [f"{display_name(app.pm, name)} invoice: {problem.describe()}"
+                            for problem in listing.problems]
         usage, _unmapped = usage_lines(name, listing.items, mappings, app.config.billing.usage_markup_percent)
         lines = reconcile(name, period.first, period.last, listing.items, licences, mappings,
                           charges.lines + usage)
         result.lines += [ln for ln in lines if customer is None or ln.customer == customer]
     return result
-
-
-def fetch_charges(app: App, vendor: str, year: int, month: int) -> Listing[VendorCharge] | None:
-    """The vendor's invoice lines, or None when its plugin has no invoice data (no such hook)."""
-    facade = VendorFacade(app.pm, vendor)
-    if not facade.implements(HOOK):
-        return None  # no login either
-    connection = facade.connect(app.config.integration(vendor))
-    try:
-        return facade.list_charges(connection, year, month)
-    finally:
-        connection.close()
 
 
 def _licences(session: Any, vendor: str) -> list[PsaLicence]:
@@ -97,12 +87,6 @@ def _history_begins(session: Any, vendor: str) -> datetime | None:
     query = (select(func.min(LicenceChange.changed_at)).join(Licence, Licence.id == LicenceChange.licence_id)
              .where(Licence.vendor == vendor))
     return session.scalar(query)
-
-
-def _mappings(session: Any, vendor: str) -> dict[str, str]:
-    query = (select(CustomerMapping.external_id, Customer.name)
-             .join(Customer, Customer.id == CustomerMapping.customer_id).where(CustomerMapping.vendor == vendor))
-    return {external_id: name for external_id, name in session.execute(query)}
 
 
 # -- shapes ------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def fetch_usage(apps: Any, period: Period, vendor: str | None = None,
     A month that has not begun has no invoice; a vendor whose plugin has no invoice data gives none. An
     invoice that cannot be read raises the vendor's error (the command exits 1). ``apps``: an App, or the
     CLI's context, whose ``app`` (with the secrets) is opened only when some vendor has invoices."""
-    from core.billing.reconcile import HOOK, _mappings, fetch_charges
+    from core.billing.invoices import HOOK, company_customers, fetch_charges
     from core.host.plugins import VendorFacade
 
     today = today or datetime.now(UTC).date()
@@ -80,7 +80,7 @@ def fetch_usage(apps: Any, period: Period, vendor: str | None = None,
         if listing is None:
             continue
         with app.sessions() as session:
-            customers = _mappings(session, name)
+            customers = company_customers(session, name)
         found, problems = usage_lines(name, listing.items, customers, markup)
         lines += found
         warnings += problems

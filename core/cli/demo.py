@@ -38,7 +38,7 @@ def run_demo(pm: pluggy.PluginManager, folder: str, as_json: bool = False) -> in
     from core.config.file import load_config
     from core.db import open_database
     from core.db.models import RunStatus
-    from core.host.plugins import VendorFacade, vendor_names
+    from core.host.plugins import VendorFacade, display_name, vendor_names
     from core.sync.app import App
     from core.sync.scheduler import sync_all
 
@@ -63,7 +63,7 @@ def run_demo(pm: pluggy.PluginManager, folder: str, as_json: bool = False) -> in
         config_file.write_text(yaml.safe_dump({"database": "sqlite:///integrator.db", "integrations": integrations},
                                               sort_keys=False), encoding="utf-8")
         for vendor, sandbox in sandboxes.items():
-            say(f"{vendor} sandbox on {sandbox.url}")
+            say(f"{display_name(pm, vendor)} sandbox on {sandbox.url}")
         say(f"config and database in {root}")
         config = load_config(config_file, pm)
         app = App(config=config, pm=pm, sessions=open_database(config.database_url))

@@ -44,7 +44,8 @@ def reconcile_cmd(ctx: click.Context, period: str, vendor: str | None, customer:
         logs.echo(f"integrator: error: {exc}", "error")
         sys.exit(USAGE_EXIT)
     for name in result.no_invoice_data:
-        logs.echo(f"{name}: no invoice data (its plugin does not implement integrator_list_charges)", "warning")
+        logs.echo(f"{ctx.obj.display(name)}: no invoice data (its plugin does not implement integrator_list_charges)",
+                  "warning")
     for warning in result.warnings:
         logs.echo(f"warning: {warning}", "warning")
     _print(result, as_json, as_csv)

@@ -193,6 +193,10 @@ class VendorFacade:
             raise PluginError(f"plugin {self.vendor!r} does not implement {hook}")
         return result
 
+    def plugin(self) -> Any:
+        """The vendor's plugin object (a module, for the plugins installed by entry point)."""
+        return self._pm.get_plugin(self.vendor)
+
     def implements(self, hook: str) -> bool:
         plugin = self._pm.get_plugin(self.vendor)
         return any(c.name == hook for c in self._pm.get_hookcallers(plugin) or ())

@@ -18,6 +18,7 @@ from core.planning.licences import LicenceChangeSet, LicencePlan, LicenceRow, pl
 from core.planning.names import lookup_name
 from core.planning.ownership import Claim, RunOwnership
 from core.sync.app import App
+from core.sync.listing_processes import ListingProcesses, processes_for
 from core.sync.runs import PLAN_LINES_KEPT, Progress, RunReport, changes_text, recorded
 from core.sync.upstream import Upstream, integration, problems_of, upstream_for
 from core.text import counted
@@ -92,8 +93,12 @@ def import_subscriptions(app: App, vendor: str, *, dry_run: bool = False, allow_
         batch: list[tuple[_Target, Listing[VendorSubscription]]] = []
         flushed = time.monotonic()
         # A stop abandons the listings in flight (never waited for, never written): see core.workers.
-        with Workers(settings.max_concurrency, name="listing") as pool:
-            for target, listing, error in pool.map_bounded(fetch, targets, settings.max_concurrency * 32, cancel):
+        processes = processes_for(len(targets), connection, facade)
+        with (ListingProcesses(processes, connection, facade, -(-settings.max_concurrency // processes))
+              if processes else Workers(settings.max_concurrency, name="listing")) as pool:
+            listings = (pool.map(targets, lambda t: t.company, cancel) if isinstance(pool, ListingProcesses)
+                        else pool.map_bounded(fetch, targets, settings.max_concurrency * 32, cancel))
+            for target, listing, error in listings:
                 if listing is None:
                     report.errors.append(f"{target.label}: {error}")
                     run.listing_failed(target)

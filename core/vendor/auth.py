@@ -126,6 +126,12 @@ class _Renewing(Auth):
             self._valid_until = time.monotonic() + lifetime if lifetime is not None else float("inf")
             self._generation += 1
 
+    def adopt(self, token: str | SecretStr) -> None:
+        """Use a token got elsewhere (by the parent of a worker process) without logging in."""
+        with self._lock:
+            self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+            self._generation += 1
+
     def apply(self, client: RESTClient, headers: dict[str, str]) -> int:
         with self._lock:
             token, generation, valid_until = self._token, self._generation, self._valid_until

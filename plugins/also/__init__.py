@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -119,6 +120,15 @@ def integrator_connect(settings: AlsoSettings) -> Connection:
     except BaseException:
         client.close()
         raise
+    return Connection(vendor="also", title=TITLE, account=account, client=client, closer=client.close,
+                      share=lambda: partial(restore_connection, client.export_session(), account))
+
+
+def restore_connection(handoff: Any, account: VendorAccount | None) -> Connection:
+    """A Connection on a session handed over by the parent process (see Connection.share)."""
+    from plugins.also.client import AlsoClient
+
+    client = AlsoClient.from_session(handoff)
     return Connection(vendor="also", title=TITLE, account=account, client=client, closer=client.close)
 
 

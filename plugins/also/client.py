@@ -65,6 +65,19 @@ def parse_fault(body: bytes) -> Fault | None:
     return Fault(message=message, session_expired=texts.get("IsSessionExpired", "").lower() == "true")
 
 
+@dataclass(frozen=True)
+class SessionHandoff:
+    """An already-logged-in session for a worker process (picklable; its repr shows no token)."""
+
+    url: str
+    username: str
+    token: SecretStr
+    settings: tuple[tuple[str, Any], ...]
+
+    def __repr__(self) -> str:
+        return f"SessionHandoff(url={mask_url(self.url)!r}, username={self.username!r})"
+
+
 class AlsoClient(RESTClient):
     """One logged-in user of the Simple API. Thread-safe: concurrent calls share one session."""
 
@@ -85,6 +98,9 @@ class AlsoClient(RESTClient):
         relogins: int = RELOGINS,
         concurrency: int | None = None,
     ) -> None:
+        self._settings = (("timeout", timeout), ("retries", retries), ("backoff", backoff),
+                          ("max_retry_after", max_retry_after), ("pool_size", pool_size), ("relogins", relogins),
+                          ("concurrency", concurrency))
         self.url = url.rstrip("/")
         self.host = urlsplit(self.url).hostname or mask_url(self.url)
         self.username = username
@@ -103,6 +119,29 @@ class AlsoClient(RESTClient):
 
     def where(self, path: str) -> str:
         return self.shown_url  # messages name the Marketplace URL a person configured, not the API path
+
+    def export_session(self) -> SessionHandoff:
+        """This client's session, for :meth:`from_session` in a worker process (logs in first if needed)."""
+        token = self._token
+        if token is None:
+            self.login()
+            token = self._token
+        assert token is not None
+        return SessionHandoff(self.url, self.username, token, self._settings)
+
+    @classmethod
+    def from_session(cls, handoff: SessionHandoff) -> AlsoClient:
+        """A client on the session of another process's client: it never logs in (an expired session fails
+        the call) and never logs out (that would end the other's session)."""
+        client = cls(handoff.url, handoff.username, "", **dict(handoff.settings))
+        client.session_login = SessionLogin(client._no_login, header="Authenticate", scheme="CCPSessionId",
+                                            expired=cls._expired, renewals=0)
+        client.session_login.adopt(handoff.token)
+        client.auth = client.session_login
+        return client
+
+    def _no_login(self, _client: RESTClient) -> str:
+        raise VendorProtocolError("ALSO: a listing worker process has no login of its own")
 
     @property
     def logins(self) -> int:
