@@ -36,10 +36,10 @@ def _filters(request: Request) -> dict[str, str | None]:
 def _report(app: App, filters: dict[str, str | None]) -> Any:
     period = parse_period(filters["period"] or "")
     vendor = filters["vendor"]
-    try:  # usage lines come from the vendors' invoices; one that cannot be read is said, the rest shown
-        usage = fetch_usage(app, period, vendor) if vendor is None or vendor in app.config.integrations else ([], [])
-    except IntegratorError as exc:
-        usage = ([], [f"usage lines are missing: a vendor's invoice could not be read ({exc})"])
+    failed: list[str] = []  # usage lines come from the vendors' invoices; one that cannot be read is said
+    lines, warnings = (fetch_usage(app, period, vendor, failed=failed)
+                       if vendor is None or vendor in app.config.integrations else ([], []))
+    usage = (lines, warnings + failed)
     with app.sessions() as session:
         return compute_charges(session, period, app.config.billing, mode=filters["mode"],
                                        customer=filters["customer"], vendor=vendor,
