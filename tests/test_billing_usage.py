@@ -67,14 +67,22 @@ def test_billing_charges_and_reconcile_carry_the_invoices_usage(cli, write_confi
     assert (line["status"], line["vendor_cost"], line["charge"]) == ("matched", "123.45", "141.97")
 
 
-def test_an_invoice_that_cannot_be_read_fails_billing_charges_with_exit_1(cli, write_config):
+def test_an_invoice_that_cannot_be_read_still_prints_every_charge_then_fails_with_exit_1(cli, write_config,
+                                                                                      sandbox):
+    write_config(set_price_and_cost=True)
+    assert cli("import", "customers", "also").code == 0
+    assert cli("import", "subscriptions", "also").code == 0
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nothing listens there once closed
-    write_config(url=f"http://127.0.0.1:{port}")
-    result = cli("billing", "charges", "--period", MONTH)
+    write_config(url=f"http://127.0.0.1:{port}", set_price_and_cost=True)  # the vendor is down at billing time
+    result = cli("billing", "charges", "--period", MONTH, "--json")
     assert result.code == 1
+    assert {ln["customer"] for ln in result.json} >= {"Contoso Ltd"}  # the licences' charges are all there
     assert result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert f"the usage lines of ALSO for {MONTH} are missing" in result.err
+    text = cli("billing", "charges", "--period", MONTH)
+    assert text.code == 1 and "Contoso Ltd" in text.out and "All customers" in text.out
 
 
 def test_a_markup_that_is_not_a_number_is_a_configuration_error(cli, write_config):

@@ -279,3 +279,16 @@ def test_integrator_sandbox_pax8_serves_in_the_foreground_until_interrupted():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_client_paces_under_pax8s_limit_by_default():
+    from plugins.pax8 import Pax8Settings, make_client
+
+    client = make_client(Pax8Settings.model_validate({"client_id": "x", "client_secret": "y"}))
+    try:
+        assert client.base_url == "https://api.pax8.com/v1"
+        assert client.rate is not None and client.rate.rate * 60 == 900, "a token bucket ~10% under 1,000 a minute"
+        assert client.paginator.size == 200
+        assert "y" not in repr(client)
+    finally:
+        client.close()

@@ -569,3 +569,19 @@ def test_billing_without_charges_offers_no_download_but_names_it(logged_in: Test
     assert "Download CSV" in page.text
     assert "/billing.csv" not in page.text
     assert 'id="download-csv" disabled' in page.text
+
+
+def test_billing_page_shows_usage_and_a_subtotal_per_kind(logged_in: TestClient, cli, write_config, sandbox):
+    write_config(set_price_and_cost=True)
+    assert cli("import", "customers", "also").code == 0
+    assert cli("import", "subscriptions", "also").code == 0
+    sandbox.state.invoice.extra_charges.append(
+        {"company": 100010, "account_id": 900001, "service_name": "Azure plan usage", "cost": "123.45"})
+    month = now().strftime("%Y-%m")
+    page = logged_in.get(f"/billing?period={month}&customer=Contoso+Ltd").text
+    kinds = page[page.index('id="billing-kinds"'):]
+    kinds = kinds[:kinds.index("</table>")]
+    assert "usage" in kinds and "123.45" in kinds  # no markup configured: the vendor's amount
+    assert "another cycle" not in page
+    csv_text = logged_in.get(f"/billing.csv?period={month}&customer=Contoso+Ltd").text
+    assert ",usage," in csv_text

@@ -53,15 +53,18 @@ def usage_lines(vendor: str, charges: Iterable[VendorCharge], customers: dict[st
     return lines, warnings
 
 
-def fetch_usage(apps: Any, period: Period, vendor: str | None = None,
-                today: date | None = None) -> tuple[list[ChargeLine], list[str]]:
+def fetch_usage(apps: Any, period: Period, vendor: str | None = None, today: date | None = None,
+                failed: list[str] | None = None) -> tuple[list[ChargeLine], list[str]]:
     """The month's usage lines from every enabled integration's invoice (or one vendor's).
 
     A month that has not begun has no invoice; a vendor whose plugin has no invoice data gives none. An
-    invoice that cannot be read raises the vendor's error (the command exits 1). ``apps``: an App, or the
-    CLI's context, whose ``app`` (with the secrets) is opened only when some vendor has invoices."""
+    invoice that cannot be read raises the vendor's error, or, given ``failed``, adds one line naming the
+    vendor and why to it and goes on with the other vendors (their usage and every licence's charges still
+    count). ``apps``: an App, or the CLI's context, whose ``app`` (with the secrets) is opened only when some
+    vendor has invoices."""
     from core.billing.invoices import HOOK, company_customers, fetch_charges
-    from core.host.plugins import VendorFacade
+    from core.errors import IntegratorError
+    from core.host.plugins import VendorFacade, display_name
 
     today = today or datetime.now(UTC).date()
     if period.first > today:
@@ -75,8 +78,16 @@ def fetch_usage(apps: Any, period: Period, vendor: str | None = None,
         settings = local.config.integrations.get(name)
         if settings is None or not settings.enabled or not VendorFacade(local.pm, name).implements(HOOK):
             continue
-        app: App = getattr(apps, "app", apps)
-        listing = fetch_charges(app, name, period.year, period.month)
+        try:
+            app: App = getattr(apps, "app", apps)
+            listing = fetch_charges(app, name, period.year, period.month)
+        except IntegratorError as exc:
+            if failed is None:
+                raise
+            month = f"{period.year}-{period.month:02d}"
+            failed.append(f"the usage lines of {display_name(local.pm, name)} for {month} are missing: "
+                          f"its invoice could not be read ({exc})")
+            continue
         if listing is None:
             continue
         with app.sessions() as session:

@@ -39,7 +39,8 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
     """The charges of one month, per customer, from the licences' history.
 
     A change counts from the day (in billing.timezone) of the sync that saw it. Usage lines come from the
-    enabled vendors' invoices for the month (exit 1 when an invoice cannot be read)."""
+    enabled vendors' invoices for the month: when one cannot be read, every other charge is still printed, a
+    warning names the vendor, and the exit is 1 (the month's charges are incomplete)."""
     from core.billing.months import month_notes
     from core.billing.report import compute_charges, parse_period, write_csv
     from core.billing.usage import fetch_usage
@@ -53,7 +54,9 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
         app = ctx.local_app
         if vendor in vendor_names(app.pm):
             ctx.vendor(vendor)  # installed but not configured: exit 2, as every command answers
-        usage = fetch_usage(ctx, month, vendor) if vendor is None or vendor in app.config.integrations else ([], [])
+        failed: list[str] = []
+        usage = (fetch_usage(ctx, month, vendor, failed=failed) if vendor is None or vendor in app.config.integrations
+                 else ([], []))
         with app.sessions() as session:
             report = compute_charges(session, month, app.config.billing, mode=mode, customer=customer,
                                      vendor=vendor, known_vendors=vendor_names(app.pm), usage=usage)
@@ -72,6 +75,10 @@ def charges_cmd(ctx: Any, period: str, customer: str | None, vendor: str | None,
     else:
         head, _, rest = render_text(report, ctx.local_app.config.billing.timezone).partition("\n")
         click.echo("\n".join([head, *notes]) + (f"\n{rest}" if rest else ""))
+    for problem in failed:  # after the charges, so it is the last thing a person reads
+        logs.echo(f"integrator: error: {problem}", "error")
+    if failed:
+        sys.exit(1)
 
 
 def render_text(report: ChargeReport, timezone: str) -> str:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from core.billing.report import compute_charges, parse_period, write_csv
+from core.billing.usage import fetch_usage
 from core.db import store
 from core.errors import IntegratorError
 from core.sync.app import App
@@ -34,10 +35,15 @@ def _filters(request: Request) -> dict[str, str | None]:
 
 def _report(app: App, filters: dict[str, str | None]) -> Any:
     period = parse_period(filters["period"] or "")
+    vendor = filters["vendor"]
+    failed: list[str] = []  # usage lines come from the vendors' invoices; one that cannot be read is said
+    lines, warnings = (fetch_usage(app, period, vendor, failed=failed)
+                       if vendor is None or vendor in app.config.integrations else ([], []))
+    usage = (lines, warnings + failed)
     with app.sessions() as session:
         return compute_charges(session, period, app.config.billing, mode=filters["mode"],
-                                       customer=filters["customer"], vendor=filters["vendor"],
-                                       known_vendors=list(app.config.integrations))
+                                       customer=filters["customer"], vendor=vendor,
+                                       known_vendors=list(app.config.integrations), usage=usage)
 
 
 def _choices(app: App) -> dict[str, list[str]]:
