@@ -28,33 +28,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from plugins.pax8 import sandbox_control
-from plugins.pax8.sandbox_data import SandboxData, demo_data, invoice, invoice_items, invoice_months, today_utc
+from plugins.pax8.sandbox_data import Fault, SandboxData, demo_data, invoice, invoice_items, invoice_months, today_utc
 
 DEFAULT_CLIENT_ID = "sandbox-client"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"
 AUDIENCE = "https://api.pax8.com"
 MAX_SIZE = 200
-
-
-@dataclass
-class Fault:
-    """One injected misbehaviour on calls whose path starts with ``path`` (``/subscriptions``...).
-
-    ``status``: answer it with the error envelope; ``kind`` "expire": drop every token first (the call
-    then gets 401); ``company``/``page``: only calls with that companyId / page; ``times``: -1 forever."""
-
-    path: str
-    status: int = 500
-    kind: str = "status"
-    times: int = 1
-    company: str | None = None
-    page: int | None = None
-    retry_after: str | None = None
-
-    def matches(self, path: str, query: dict[str, str]) -> bool:
-        return (self.times != 0 and path.startswith(self.path)
-                and (self.company is None or query.get("companyId") == self.company)
-                and (self.page is None or query.get("page", "0") == str(self.page)))
 
 
 @dataclass

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from plugins.pax8.sandbox_data import PRODUCTS, read_day, subscription, wire_date
-
-if TYPE_CHECKING:
-    from plugins.pax8.sandbox import _Handler
+from plugins.pax8.sandbox_data import PRODUCTS, Fault, read_day, subscription, wire_date
 
 SWITCHES = ("token_ttl", "list_product_names", "rate_limit_per_minute", "retry_after", "latency_ms", "today",
             "expire_tokens", "faults", "clear_faults")
 
 
-def handle(handler: _Handler, path: str, body: Any) -> None:
+def handle(handler: Any, path: str, body: Any) -> None:
     if not isinstance(body, dict):
         handler.error(400, "the body must be a JSON object", path)
         return
@@ -29,7 +26,7 @@ def handle(handler: _Handler, path: str, body: Any) -> None:
         handler.error(400, f"bad control request: {exc}", path)
 
 
-def stats(handler: _Handler) -> None:
+def stats(handler: Any) -> None:
     state = handler.server.state
     with state.lock:
         handler.send_json(200, {"calls": dict(state.calls), "tokens_issued": len(state.issued),
@@ -81,8 +78,6 @@ def change_subscriptions(state: Any, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def switch(state: Any, body: dict[str, Any]) -> dict[str, Any]:
-    from plugins.pax8.sandbox import Fault
-
     unknown = sorted(set(body) - set(SWITCHES))
     if unknown:
         raise ValueError(f"unknown switch {', '.join(unknown)} (known: {', '.join(SWITCHES)})")

@@ -260,3 +260,24 @@ def _item(sub: dict[str, Any], company_name: str, prod: dict[str, Any], frm: dat
         "amountDue": float((price * units * share).quantize(CENT, ROUND_HALF_UP)), "salesTax": 0,
         "currencyCode": sub.get("currencyCode", "USD"), "offeredBy": "Pax8", "billedByPax8": False,
     }
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour on calls whose path starts with ``path`` (``/subscriptions``...).
+
+    ``status``: answer it with the error envelope; ``kind`` "expire": drop every token first (the call
+    then gets 401); ``company``/``page``: only calls with that companyId / page; ``times``: -1 forever."""
+
+    path: str
+    status: int = 500
+    kind: str = "status"
+    times: int = 1
+    company: str | None = None
+    page: int | None = None
+    retry_after: str | None = None
+
+    def matches(self, path: str, query: dict[str, str]) -> bool:
+        return (self.times != 0 and path.startswith(self.path)
+                and (self.company is None or query.get("companyId") == self.company)
+                and (self.page is None or query.get("page", "0") == str(self.page)))
