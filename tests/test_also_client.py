@@ -31,7 +31,7 @@ def test_login_then_every_call_carries_the_session_header(sandbox):
     c = client(sandbox)
     c.login()
     assert c.get_company()["CompanyName"] == "Acme MSP"
-    assert len(c.get_companies(sb.RESELLER_ID)) == 12
+    assert len(list(c.iter_companies(sb.RESELLER_ID))) == 12
     c.close()
     # After logging out the token is gone at the server too.
     assert sandbox.state.tokens == {}
@@ -54,10 +54,10 @@ def test_an_expired_session_logs_in_again_once_and_repeats_the_call(sandbox):
 def test_a_token_past_its_lifetime_is_renewed(sandbox):
     sandbox.state.token_ttl = 0.2
     c = client(sandbox)
-    c.get_companies(sb.RESELLER_ID)
+    list(c.iter_companies(sb.RESELLER_ID))
     wait_for(lambda: all(expiry < time.monotonic() for _, expiry in sandbox.state.tokens.values()),
              what="the token's lifetime to pass")
-    assert len(c.get_companies(sb.RESELLER_ID)) == 12
+    assert len(list(c.iter_companies(sb.RESELLER_ID))) == 12
     assert sandbox.state.calls["GetSessionToken"] == 2
 
 
@@ -66,7 +66,7 @@ def test_429_with_retry_after_is_honoured_then_succeeds(sandbox):
     c = client(sandbox)
     c.login()
     started = time.monotonic()
-    assert len(c.get_companies(sb.RESELLER_ID)) == 12
+    assert len(list(c.iter_companies(sb.RESELLER_ID))) == 12
     assert time.monotonic() - started >= 0.9
     assert sandbox.state.calls["GetCompanies"] == 2
 
@@ -81,7 +81,7 @@ def test_retries_are_bounded(sandbox):
     sandbox.inject(operation="GetCompanies", status=503, times=-1, kind="html")
     c = client(sandbox, retries=2)
     with pytest.raises(VendorUnreachableError, match="kept answering GetCompanies with HTTP 503"):
-        c.get_companies(sb.RESELLER_ID)
+        list(c.iter_companies(sb.RESELLER_ID))
     assert sandbox.state.calls["GetCompanies"] == 3
 
 
@@ -111,7 +111,7 @@ def test_an_mfa_user_is_told_how_to_fix_it(sandbox):
 def test_a_user_without_reseller_rights_is_told_which_rights(sandbox):
     c = client(sandbox, username="readonly@acme-msp.example")
     with pytest.raises(PermissionDeniedError, match="Reseller Admin"):
-        c.get_companies(sb.RESELLER_ID)
+        list(c.iter_companies(sb.RESELLER_ID))
 
 
 def test_a_closed_port_is_unreachable_with_the_url():
@@ -127,7 +127,7 @@ def test_a_closed_port_is_unreachable_with_the_url():
 def test_malformed_json_is_a_protocol_error(sandbox):
     sandbox.inject(operation="GetCompanies", kind="malformed")
     with pytest.raises(VendorProtocolError, match="GetCompanies with malformed JSON"):
-        client(sandbox).get_companies(sb.RESELLER_ID)
+        list(client(sandbox).iter_companies(sb.RESELLER_ID))
 
 
 def test_an_html_error_page_is_not_mistaken_for_a_fault(sandbox):
@@ -145,7 +145,7 @@ def test_a_timeout_is_a_clear_error(sandbox):
     sandbox.inject(operation="GetCompanies", kind="latency", delay=1.5, times=-1)
     c = client(sandbox, timeout=0.3, retries=1)
     with pytest.raises(VendorUnreachableError, match=r"did not answer GetCompanies within 0.3s"):
-        c.get_companies(sb.RESELLER_ID)
+        list(c.iter_companies(sb.RESELLER_ID))
 
 
 def test_the_password_and_token_never_appear_in_reprs(sandbox):

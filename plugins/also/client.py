@@ -211,12 +211,9 @@ class AlsoClient(RESTClient):
             raise VendorProtocolError("ALSO GetCompany answered something that is not a company")
         return answer
 
-    def get_companies(self, parent_account_id: int) -> list[Any]:
-        return self._list("GetCompanies", {"parentAccountId": parent_account_id})
-
     def iter_companies(self, parent_account_id: int) -> Iterator[Any]:
-        """As :meth:`get_companies`, but each company is parsed when it is taken (a large listing
-        is never held as parsed objects all at once); malformed JSON raises when reached."""
+        """The reseller's companies, each parsed when it is taken (a large listing is never held as
+        parsed objects all at once); malformed JSON raises when reached."""
         operation = "GetCompanies"
         text = self._text(self._answer(operation, {"parentAccountId": parent_account_id}), operation)
         if text is not None and starts_array(text):
