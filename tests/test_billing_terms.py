@@ -141,6 +141,20 @@ def test_anniversaries_and_periods():
     assert money([]) == []
 
 
+def test_a_term_that_began_long_before_the_first_import_is_charged_at_its_next_anniversary_not_now():
+    # an annual licence bought on 10 January 2026, first imported on 4 December 2026 (the PSA's first sync):
+    # that year was billed before the history starts; the next one is charged in January 2027
+    old = ledger("2026-12-04 10:00", annual(start=date(2026, 1, 10)))
+    assert lines(old, DEC) == []
+    assert shape(lines(old, Period(2027, 1))) == [
+        ("term", "2027-01-10", "2028-01-09", 365, 365, 5, "600.00", "500.00")]
+    three = ledger("2026-12-04 10:00", annual(start=date(2024, 3, 1), cycle="3-Year"))
+    assert lines(three, DEC) == [] and lines(three, Period(2027, 2)) == []
+    assert [ln.start for ln in lines(three, Period(2027, 3))] == [date(2027, 3, 1)]
+    once = ledger("2026-12-04 10:00", basic(3, "49.99", "40.00", start=date(2025, 6, 1), cycle="One-Time"))
+    assert lines(once, DEC) == []
+
+
 def test_a_purchase_the_sync_sees_a_few_days_late_is_charged_its_whole_term():
     led = ledger("2026-11-03 10:00", annual(start=date(2026, 11, 1)))
     assert shape(lines(led, NOV)) == [("term", "2026-11-01", "2027-10-31", 365, 365, 5, "600.00", "500.00")]

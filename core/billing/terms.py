@@ -23,6 +23,7 @@ from core.billing.ledger import Ledger, LicenceState
 from core.config.billing import Period
 
 CANCEL_WINDOW_DAYS = 7
+LATE_DAYS = 31  # a purchase first seen at most this long after its period began was seen late, not before the history
 
 
 class Cycle(StrEnum):
@@ -120,8 +121,10 @@ def _first_billable(ledger: Ledger) -> tuple[date, LicenceState] | None:
 def term_lines(ledger: Ledger, period: Period, months: int) -> list[ChargeLine]:
     """A term licence's lines for one calendar month: each period that starts in it, and the changes.
 
-    A licence first seen after its period began (the sync saw a new purchase a day late) is charged
-    that whole period, at the quantity it was first seen with, in the month it was first seen."""
+    A licence first seen after its period began is charged that whole period, at the quantity it was first
+    seen with, in the month it was first seen, when the period began at most ``LATE_DAYS`` before (a new
+    purchase the sync saw late). A period that began earlier belongs to a licence that existed before the
+    history starts: it was billed before, so it is not charged; its next anniversary is."""
     found = _first_billable(ledger)
     if found is None:
         return []
@@ -133,7 +136,7 @@ def term_lines(ledger: Ledger, period: Period, months: int) -> list[ChargeLine]:
     charged = set()
     if seen > start and period.first <= seen:
         begin, end = term_of(start, months, seen)
-        if begin < seen and Period.of(seen) == period:
+        if begin < seen and Period.of(seen) == period and (seen - begin).days <= LATE_DAYS:
             lines.append(_line(ledger, first_state, ChargeKind.TERM, begin, end, (end - begin).days + 1,
                                first_state.quantity))
             charged.add(seen)
@@ -146,6 +149,8 @@ def term_lines(ledger: Ledger, period: Period, months: int) -> list[ChargeLine]:
     for day, before, after in _changes(ledger, max(period.first, start), period.last):
         if day in charged:
             continue  # the period's own line charges the quantity of its first day
+        if day == seen and before is None:
+            continue  # first seen long after its period began: no increase, the licence was there already
         term_first, term_last = term_of(start, months, day)
         period_days = (term_last - term_first).days + 1
         added = _quantity(after) - _quantity(before)
@@ -159,12 +164,14 @@ def term_lines(ledger: Ledger, period: Period, months: int) -> list[ChargeLine]:
 
 def one_time_lines(ledger: Ledger, period: Period) -> list[ChargeLine]:
     """quantity x unit price once, in the month of the start date (a purchase first seen in a later
-    month: in that month), at the quantity it was first seen with."""
+    month, at most ``LATE_DAYS`` after its start: in that month), at the quantity it was first seen with."""
     found = _first_billable(ledger)
     if found is None or Period.of(found[0]) != period:
         return []
     seen, state = found
     day = state.start_date if state.start_date is not None and state.start_date <= seen else seen
+    if (seen - day).days > LATE_DAYS:
+        return []  # bought long before the history starts: billed then, not now
     return [_line(ledger, state, ChargeKind.ONE_TIME, day, day, 1, state.quantity)]
 
 
