@@ -89,3 +89,15 @@ def test_a_markup_that_is_not_a_number_is_a_configuration_error(cli, write_confi
     with_markup(write_config(), "fifteen")
     result = cli("billing", "charges", "--period", MONTH)
     assert result.code == 2 and "usage_markup_percent" in result.err
+
+
+def test_a_missing_secret_is_said_as_it_is_not_blamed_on_a_vendors_invoice(cli, write_config, sandbox, monkeypatch):
+    write_config(set_price_and_cost=True)
+    assert cli("import", "customers", "also").code == 0
+    assert cli("import", "subscriptions", "also").code == 0
+    monkeypatch.delenv("ALSO_TEST_PASSWORD")
+    result = cli("billing", "charges", "--period", MONTH, "--json")
+    assert result.code == 1
+    assert {ln["customer"] for ln in result.json} >= {"Contoso Ltd"}
+    assert result.err.count("\n") == 1 and "ALSO_TEST_PASSWORD" in result.err
+    assert f"the usage lines for {MONTH} are missing" in result.err and "invoice could not be read" not in result.err

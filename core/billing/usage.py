@@ -74,17 +74,24 @@ def fetch_usage(apps: Any, period: Period, vendor: str | None = None, today: dat
     lines: list[ChargeLine] = []
     warnings: list[str] = []
     markup = local.config.billing.usage_markup_percent
+    names = [n for n in names if (s := local.config.integrations.get(n)) is not None and s.enabled
+             and VendorFacade(local.pm, n).implements(HOOK)]
+    month = f"{period.year}-{period.month:02d}"
+    if not names:
+        return lines, warnings
+    try:  # the configuration with its secrets: a missing one is no vendor's fault, so it is said as it is
+        app: App = getattr(apps, "app", apps)
+    except IntegratorError as exc:
+        if failed is None:
+            raise
+        failed.append(f"the usage lines for {month} are missing: {exc}")
+        return lines, warnings
     for name in names:
-        settings = local.config.integrations.get(name)
-        if settings is None or not settings.enabled or not VendorFacade(local.pm, name).implements(HOOK):
-            continue
         try:
-            app: App = getattr(apps, "app", apps)
             listing = fetch_charges(app, name, period.year, period.month)
         except IntegratorError as exc:
             if failed is None:
                 raise
-            month = f"{period.year}-{period.month:02d}"
             failed.append(f"the usage lines of {display_name(local.pm, name)} for {month} are missing: "
                           f"its invoice could not be read ({exc})")
             continue
