@@ -82,9 +82,20 @@ def _finish_report(report: Any, as_json: bool, stop: Any) -> None:
     if not as_json or logs.verbose():  # --json: the errors are in the document; -v repeats them here
         for error in report.errors:
             logs.echo(f"error: {error}", _level(report.status))
+    elif report.status != RunStatus.OK:
+        _why(report.errors, report.status, f"{report.vendor} {report.entity}")
     exit_if_stopped(stop)
     if report.status != RunStatus.OK:
         sys.exit(1)
+
+
+def _why(errors: list[str], status: Any, where: str) -> None:
+    """--json without -v: the errors are in the document, and one line on stderr says why the exit is 1."""
+    if not errors:
+        logs.echo(f"error: {where}: {status}", _level(status))
+        return
+    more = f" (and {len(errors) - 1} more in the JSON)" if len(errors) > 1 else ""
+    logs.echo(f"error: {where}: {errors[0]}{more}", _level(status))
 
 
 @import_group.command("customers")
@@ -160,6 +171,7 @@ def run_cmd(ctx: Context, once: bool, skip_locked: bool, as_json: bool) -> None:
 
 def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
     from core.cli.progress import entity_progress
+    from core.db.models import RunStatus
     from core.sync.scheduler import run_once
 
     # The sync's events are for -v (and the daemon): without it, the lines below say what went wrong.
@@ -186,6 +198,11 @@ def _run_once(app: Any, skip_locked: bool, as_json: bool) -> None:
                        r.entity: report_json(r) for r in outcome.reports if r.vendor == vendor}}
                        for vendor, status in outcome.integrations.items()},
                    "skipped": list(outcome.skipped.values())})
+        failing = [r for r in outcome.reports if r.status != RunStatus.OK]
+        if failing and not human:
+            first = failing[0]
+            errors = [e for r in failing for e in r.errors]
+            _why(errors, first.status, f"{first.vendor} {first.entity}")
     exit_if_stopped(stop)
     if not outcome.ok:
         sys.exit(1)
